@@ -1,0 +1,101 @@
+/**
+ * SHA-256 (FIPS 180-4) and MedLedger's domain-separated hashing.
+ *
+ * The hot path goes through libsodium (`sodium-native`): about 2.4× the per-call rate of
+ * `node:crypto`'s `createHash` on 64-byte inputs (bench: `sha256 64-byte hashes`). The tests
+ * cross-check both implementations on the NIST vectors and on random inputs.
+ *
+ * Every hash in the protocol starts with a prefix byte so that no two uses can collide:
+ *
+ * | first byte | use | defined in |
+ * | --- | --- | --- |
+ * | 0x00 | history-log leaf `SHA-256(0x00 ‖ data)` | RFC 9162 §2.1.1 (merkle/) |
+ * | 0x01 | history-log node `SHA-256(0x01 ‖ left ‖ right)` | RFC 9162 §2.1.1 (merkle/) |
+ * | 0x10 | state-tree leaf | merkle/ |
+ * | 0x11 | state-tree internal node | merkle/ |
+ * | 0x4d | tagged hash `hashTagged(tag, ...parts)` | here |
+ */
+import sodium from 'sodium-native';
+
+import { assert, utf8 } from '../base/index.ts';
+
+/** Length in bytes of a SHA-256 digest. */
+export const hashBytes = 32;
+
+/** A 32-byte SHA-256 digest. */
+export type Hash = Uint8Array;
+
+/** Prefix bytes of every hash use (see the table above). */
+export const HashPrefix = {
+  logLeaf: 0x00,
+  logNode: 0x01,
+  stateLeaf: 0x10,
+  stateNode: 0x11,
+  tagged: 0x4d,
+} as const;
+
+/** Longest tag accepted by `hashTagged`, in bytes. */
+export const hashTagBytesMax = 255;
+
+/** SHA-256 of `data`. */
+export function sha256(data: Uint8Array): Hash {
+  const out = new Uint8Array(hashBytes);
+  sodium.crypto_hash_sha256(out, data);
+  return out;
+}
+
+/** SHA-256 of `prefix ‖ a ‖ b`: the two-child node hash of the Merkle trees. */
+export function sha256Node(prefix: number, left: Uint8Array, right: Uint8Array): Hash {
+  const input = new Uint8Array(1 + left.length + right.length);
+  input[0] = prefix;
+  input.set(left, 1);
+  input.set(right, 1 + left.length);
+  return sha256(input);
+}
+
+/** SHA-256 of `prefix ‖ data`: the leaf hash of the Merkle trees. */
+export function sha256Prefixed(prefix: number, data: Uint8Array): Hash {
+  const input = new Uint8Array(1 + data.length);
+  input[0] = prefix;
+  input.set(data, 1);
+  return sha256(input);
+}
+
+const tagCache = new Map<string, Uint8Array>();
+
+function tagBytes(tag: string): Uint8Array {
+  let bytes = tagCache.get(tag);
+  if (bytes === undefined) {
+    bytes = utf8(tag);
+    if (bytes.length === 0 || bytes.length > hashTagBytesMax) {
+      throw new RangeError(`hash tag must be 1..${hashTagBytesMax} bytes, got ${bytes.length}`);
+    }
+    tagCache.set(tag, bytes);
+  }
+  return bytes;
+}
+
+/**
+ * Domain-separated hash: `SHA-256(0x4d ‖ u8(len tag) ‖ tag ‖ (u32be(len part) ‖ part)*)`.
+ *
+ * Every use in the protocol has its own tag (`medledger/tx/v1`, `medledger/header/v1`, …), and
+ * each part is length-prefixed, so no two different (tag, parts) inputs share a preimage.
+ */
+export function hashTagged(tag: string, ...parts: readonly Uint8Array[]): Hash {
+  const tagUtf8 = tagBytes(tag);
+  let length = 2 + tagUtf8.length;
+  for (const part of parts) length += 4 + part.length;
+  const input = new Uint8Array(length);
+  const view = new DataView(input.buffer);
+  input[0] = HashPrefix.tagged;
+  input[1] = tagUtf8.length;
+  input.set(tagUtf8, 2);
+  let offset = 2 + tagUtf8.length;
+  for (const part of parts) {
+    assert(part.length <= 0xffffffff, 'hashTagged part fits a u32 length');
+    view.setUint32(offset, part.length);
+    input.set(part, offset + 4);
+    offset += 4 + part.length;
+  }
+  return sha256(input);
+}

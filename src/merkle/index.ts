@@ -1,0 +1,2 @@
+export * from './history-log.ts';
+export * from './state-tree.ts';
