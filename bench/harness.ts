@@ -12,9 +12,7 @@ export const benchRunCount = 5;
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? sorted[middle]!
-    : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 /**
@@ -52,5 +50,5 @@ export async function measureRateAsync(options: {
 /** Prints one figure: `name value unit`, the value rounded for reading. */
 export function report(name: string, value: number, unit: string): void {
   const shown = value >= 100 ? Math.round(value).toString() : value.toFixed(2);
-  console.log(`${name.padEnd(52)} ${shown.padStart(12)} ${unit}`);
+  console.log(`${name.padEnd(62)} ${shown.padStart(12)} ${unit}`);
 }
