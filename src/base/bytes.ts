@@ -54,14 +54,17 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
 }
 
 const textEncoder = new TextEncoder();
-const textDecoder = new TextDecoder('utf-8', { fatal: true });
+const textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** UTF-8 bytes of `text`. */
 export function utf8(text: string): Uint8Array {
   return textEncoder.encode(text);
 }
 
-/** Strict UTF-8 decoding: throws `TypeError` on malformed input. */
+/**
+ * Strict UTF-8 decoding: throws `TypeError` on malformed input. A leading U+FEFF is kept, so
+ * that two different byte strings never decode to the same text.
+ */
 export function fromUtf8(bytes: Uint8Array): string {
   return textDecoder.decode(bytes);
 }

@@ -53,6 +53,7 @@ test('concatBytes joins in order', () => {
 
 test('utf8 round-trips; fromUtf8 refuses malformed input', () => {
   assert.equal(fromUtf8(utf8('水 ü')), '水 ü');
+  assert.equal(fromUtf8(new Uint8Array([0xef, 0xbb, 0xbf, 0x61])), '\ufeffa');
   assert.throws(() => fromUtf8(new Uint8Array([0xc3])), TypeError);
   assert.throws(() => fromUtf8(new Uint8Array([0xed, 0xa0, 0x80])), TypeError);
 });
