@@ -28,7 +28,8 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^(fs|net|http|https|crypto|path|os|url|worker_threads|child_process|stream|util|events|assert|buffer|zlib|tls|dgram|dns|readline|timers|process)(/.*)?$',
+              regex:
+                '^(fs|net|http|https|crypto|path|os|url|worker_threads|child_process|stream|util|events|assert|buffer|zlib|tls|dgram|dns|readline|timers|process)(/.*)?$',
               message: 'Import Node built-ins with the node: prefix.',
             },
           ],

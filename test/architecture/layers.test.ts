@@ -21,7 +21,8 @@ function listFiles(dir: string): string[] {
   return out;
 }
 
-const importPattern = /(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+const importPattern =
+  /(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
 
 function importsOf(source: string): string[] {
   const found: string[] = [];
@@ -34,7 +35,8 @@ export function violationsOf(options: { file: string; folder: string; source: st
   const { file, folder, source } = options;
   const problems: string[] = [];
   const allowed = allowedImports[folder];
-  if (allowed === undefined) return [`${file}: folder src/${folder} is not listed in src/layers.ts`];
+  if (allowed === undefined)
+    return [`${file}: folder src/${folder} is not listed in src/layers.ts`];
   const isPure = (pureCoreFolders as readonly string[]).includes(folder);
   for (const specifier of importsOf(source)) {
     if (specifier.startsWith('.')) {
@@ -48,7 +50,14 @@ export function violationsOf(options: { file: string; folder: string; source: st
         problems.push(`${file}: imports ${target}; import src/${targetFolder}/index.ts instead`);
       }
     } else if (isPure) {
-      const forbidden = ['node:fs', 'node:net', 'node:http', 'node:https', 'node:tls', 'node:dgram'];
+      const forbidden = [
+        'node:fs',
+        'node:net',
+        'node:http',
+        'node:https',
+        'node:tls',
+        'node:dgram',
+      ];
       const forbiddenMore = ['node:child_process', 'node:worker_threads', 'node:os', 'node:timers'];
       const forbiddenDb = ['pg', 'better-sqlite3', 'lmdb', 'fastify', 'node:process', 'node:path'];
       if ([...forbidden, ...forbiddenMore, ...forbiddenDb].some((f) => specifier.startsWith(f))) {
@@ -145,7 +154,11 @@ test('the checker itself catches each kind of violation', () => {
     assert.match(problems[0]!, expect);
   }
   assert.deepEqual(
-    violationsOf({ folder: 'chain', file: 'chain/x.ts', source: "import { a } from '../codec/index.ts';" }),
+    violationsOf({
+      folder: 'chain',
+      file: 'chain/x.ts',
+      source: "import { a } from '../codec/index.ts';",
+    }),
     [],
   );
 });

@@ -46,7 +46,10 @@ test('compareBytes orders like Buffer.compare; equalBytes agrees with it', () =>
 });
 
 test('concatBytes joins in order', () => {
-  assert.deepEqual(concatBytes(new Uint8Array([1]), new Uint8Array(0), new Uint8Array([2, 3])), new Uint8Array([1, 2, 3]));
+  assert.deepEqual(
+    concatBytes(new Uint8Array([1]), new Uint8Array(0), new Uint8Array([2, 3])),
+    new Uint8Array([1, 2, 3]),
+  );
   assert.equal(shortHex(new Uint8Array(10).fill(255)), 'ffffffffffffffff…');
   assert.equal(shortHex(new Uint8Array([1, 2])), '0102');
 });
@@ -60,11 +63,14 @@ test('utf8 round-trips; fromUtf8 refuses malformed input', () => {
 
 test('assert throws AssertionFailedError with its reason; MedLedgerError keeps code and details', () => {
   assert.doesNotThrow(() => check(true, 'never'));
-  assert.throws(() => check(false, 'height only grows'), (error: unknown) => {
-    assert.ok(error instanceof AssertionFailedError);
-    assert.equal(error.message, 'assertion failed: height only grows');
-    return true;
-  });
+  assert.throws(
+    () => check(false, 'height only grows'),
+    (error: unknown) => {
+      assert.ok(error instanceof AssertionFailedError);
+      assert.equal(error.message, 'assertion failed: height only grows');
+      return true;
+    },
+  );
   class ProofError extends MedLedgerError<'root-mismatch'> {}
   const error = new ProofError('root-mismatch', 'proof root mismatch', { height: 812 });
   assert.equal(error.name, 'ProofError');
