@@ -37,6 +37,7 @@ export default tseslint.config(
       ],
     },
   },
+  { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
   {
     files: ['src/cli/**', 'bench/**'],
     rules: { 'no-console': 'off' },
