@@ -44,6 +44,16 @@ export function sha256(data: Uint8Array): Hash {
   return out;
 }
 
+/**
+ * SHA-256 of `data` written into `out` (32 bytes), allocating nothing: for hot loops such as
+ * proof verification, where a fresh array per hash costs about a third of the time
+ * (bench: `history log inclusion proofs verified`). `out` may alias nothing in `data`.
+ */
+export function sha256Into(out: Uint8Array, data: Uint8Array): void {
+  assert(out.length === hashBytes, 'sha256Into writes into a 32-byte array');
+  sodium.crypto_hash_sha256(out, data);
+}
+
 /** SHA-256 of `prefix ‖ a ‖ b`: the two-child node hash of the Merkle trees. */
 export function sha256Node(prefix: number, left: Uint8Array, right: Uint8Array): Hash {
   const input = new Uint8Array(1 + left.length + right.length);

@@ -5,6 +5,7 @@ export {
   HashPrefix,
   hashTagBytesMax,
   sha256,
+  sha256Into,
   sha256Node,
   sha256Prefixed,
   hashTagged,

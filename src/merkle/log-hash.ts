@@ -6,7 +6,7 @@
  * Indices and sizes go up to 2^53 - 1 (`logSizeMax`), beyond the 32 bits that JS bit operators
  * keep, so halving and parity use division and remainder, which are exact on safe integers.
  */
-import { hashBytes, HashPrefix, sha256, sha256Prefixed } from '../crypto/index.ts';
+import { hashBytes, HashPrefix, sha256, sha256Into, sha256Prefixed } from '../crypto/index.ts';
 import type { Hash } from '../crypto/index.ts';
 
 import { checkBytes, checkHash } from './log-errors.ts';
@@ -56,6 +56,16 @@ export function hashNode(left: Uint8Array, right: Uint8Array): Hash {
   nodeInput.set(left, 1);
   nodeInput.set(right, 1 + hashBytes);
   return sha256(nodeInput);
+}
+
+/**
+ * `hashNode` written into `out`, allocating nothing; `out` may be `left` or `right`, because
+ * both are copied into the input buffer before hashing. For the verifiers' folding loops.
+ */
+export function hashNodeInto(left: Uint8Array, right: Uint8Array, out: Uint8Array): void {
+  nodeInput.set(left, 1);
+  nodeInput.set(right, 1 + hashBytes);
+  sha256Into(out, nodeInput);
 }
 
 /** LSB(n) of RFC 9162 §2.1.3.2: whether `n` is odd. */

@@ -13,7 +13,7 @@ import {
   checkHash,
   checkHashList,
 } from './log-errors.ts';
-import { half, isOdd, isPowerOfTwo, logEmptyRoot, hashNode, pathSteps } from './log-hash.ts';
+import { half, isOdd, isPowerOfTwo, logEmptyRoot, hashNodeInto, pathSteps } from './log-hash.ts';
 
 /** What `verifyLogConsistency` checks: two tree heads and the proof between them. */
 export interface LogConsistencyClaim {
@@ -96,8 +96,9 @@ export function verifyLogConsistency(claim: LogConsistencyClaim): LogConsistency
     sn = half(sn);
   }
   // Step 5.
-  let fr: Uint8Array = path[0]!;
-  let sr: Uint8Array = path[0]!;
+  // Two running buffers, folded in place (no allocation per level).
+  const fr = path[0]!.slice();
+  const sr = path[0]!.slice();
   // Step 6.
   for (let i = 1; i < path.length; i++) {
     const c = path[i]!;
@@ -105,8 +106,8 @@ export function verifyLogConsistency(claim: LogConsistencyClaim): LogConsistency
     assert(sn !== 0, 'the consistency path is no longer than the length check allowed');
     if (isOdd(fn) || fn === sn) {
       // Step 6b: c is a left sibling, common to both trees.
-      fr = hashNode(c, fr);
-      sr = hashNode(c, sr);
+      hashNodeInto(c, fr, fr);
+      hashNodeInto(c, sr, sr);
       if (!isOdd(fn)) {
         while (!isOdd(fn) && fn !== 0) {
           fn = half(fn);
@@ -115,7 +116,7 @@ export function verifyLogConsistency(claim: LogConsistencyClaim): LogConsistency
       }
     } else {
       // c is a right sibling that only the new tree has.
-      sr = hashNode(sr, c);
+      hashNodeInto(sr, c, sr);
     }
     // Step 6c.
     fn = half(fn);

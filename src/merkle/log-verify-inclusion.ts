@@ -14,7 +14,7 @@ import {
   checkHashList,
   checkIndex,
 } from './log-errors.ts';
-import { half, isOdd, hashLeaf, hashNode, pathSteps } from './log-hash.ts';
+import { half, isOdd, hashLeaf, hashNodeInto, pathSteps } from './log-hash.ts';
 import { logLeafBytesMax } from './log-limits.ts';
 
 /** What `verifyLogInclusion` checks: a leaf (by hash or by input), its position, the proof. */
@@ -71,14 +71,15 @@ export function verifyLogInclusion(claim: LogInclusionClaim): LogInclusionVerifi
   // Step 2: fn is leaf_index, sn is tree_size - 1. Step 3: r is the leaf hash.
   let fn = index;
   let sn = size - 1;
-  let r: Uint8Array = leafHash;
+  // One running buffer: each fold hashes into it in place (no allocation per level).
+  const r = leafHash.slice();
   // Step 4: fold in each path element.
   for (const p of path) {
     // Step 4a: a path longer than the tree is tall fails (the length check caught it already).
     assert(sn !== 0, 'the inclusion path is no longer than the length check allowed');
     if (isOdd(fn) || fn === sn) {
       // Step 4b: p is a left sibling, or the right edge has no sibling on these levels.
-      r = hashNode(p, r);
+      hashNodeInto(p, r, r);
       if (!isOdd(fn)) {
         while (!isOdd(fn) && fn !== 0) {
           fn = half(fn);
@@ -86,7 +87,7 @@ export function verifyLogInclusion(claim: LogInclusionClaim): LogInclusionVerifi
         }
       }
     } else {
-      r = hashNode(r, p);
+      hashNodeInto(r, p, r);
     }
     // Step 4c.
     fn = half(fn);
