@@ -13,6 +13,7 @@ import {
   hashTagBytesMax,
   hashTagged,
   sha256,
+  sha256Into,
   sha256Node,
   sha256Prefixed,
 } from '../../src/crypto/index.ts';
@@ -166,4 +167,15 @@ test('hashTagged refuses an empty tag and tags longer than hashTagBytesMax bytes
     message: `hash tag must be 1..${hashTagBytesMax} bytes, got ${hashTagBytesMax + 1}`,
   });
   assert.throws(() => hashTagged('é'.repeat(128)), /got 256/);
+});
+
+test('sha256Into writes the same digest as sha256 in place, and refuses a wrong-size output', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 200 }), (data) => {
+      const out = new Uint8Array(32).fill(0xaa);
+      sha256Into(out, data);
+      assert.equal(toHex(out), createHash('sha256').update(data).digest('hex'));
+    }),
+  );
+  assert.throws(() => sha256Into(new Uint8Array(31), new Uint8Array(1)), /32-byte array/);
 });
