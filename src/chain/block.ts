@@ -17,7 +17,11 @@ import {
   type Transaction,
   type ValidatorSet,
 } from './schemas.ts';
-import { assertValidTransaction, encodeTransaction, transactionIdOfEncoding } from './transaction.ts';
+import {
+  assertValidTransaction,
+  encodeTransaction,
+  transactionIdOfEncoding,
+} from './transaction.ts';
 import { validatorIndexOf, validatorSetHash } from './validator-set.ts';
 
 /** Tag of a block's hash: the hash of its encoded header. */
@@ -98,7 +102,10 @@ function checkTransactions(txs: readonly Transaction[], chainId: string): Hash[]
     const id = transactionIdOfEncoding(encoded);
     const key = toHex(id);
     if (seen.has(key)) {
-      throw new ChainError('duplicate-transaction', `transaction ${index} appears twice in the block`);
+      throw new ChainError(
+        'duplicate-transaction',
+        `transaction ${index} appears twice in the block`,
+      );
     }
     seen.add(key);
     ids.push(id);
@@ -122,7 +129,10 @@ export function assertValidBlock(block: Block, context: BlockContext): void {
     );
   }
   if (header.height !== context.height) {
-    throw new ChainError('wrong-height', `block height is ${header.height}, expected ${context.height}`);
+    throw new ChainError(
+      'wrong-height',
+      `block height is ${header.height}, expected ${context.height}`,
+    );
   }
   if (header.time <= context.prevTime) {
     throw new ChainError(
@@ -138,11 +148,17 @@ export function assertValidBlock(block: Block, context: BlockContext): void {
   }
   if (header.height === 1) {
     if (block.lastCommit !== null) {
-      throw new ChainError('unexpected-commit', 'block 1 carries a lastCommit, but it has no predecessor');
+      throw new ChainError(
+        'unexpected-commit',
+        'block 1 carries a lastCommit, but it has no predecessor',
+      );
     }
   } else {
     if (block.lastCommit === null) {
-      throw new ChainError('missing-commit', `block ${header.height} has no commit of block ${header.height - 1}`);
+      throw new ChainError(
+        'missing-commit',
+        `block ${header.height} has no commit of block ${header.height - 1}`,
+      );
     }
     assertValidCommit({
       chainId: context.chainId,

@@ -3,7 +3,13 @@
  * signer, nonce, signature}`, Ed25519 over a domain-separated hash).
  */
 import { equalBytes, shortHex, utf8 } from '../base/index.ts';
-import { type Hash, type Ed25519KeyPair, ed25519Sign, ed25519Verify, hashTagged } from '../crypto/index.ts';
+import {
+  type Hash,
+  type Ed25519KeyPair,
+  ed25519Sign,
+  ed25519Verify,
+  hashTagged,
+} from '../crypto/index.ts';
 import { encodeCbor } from '../codec/index.ts';
 import { ChainError } from './errors.ts';
 import { chainLimits } from './limits.ts';
@@ -23,7 +29,11 @@ const kindPattern = /^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)*$/;
  * being replayed on another.
  */
 export function transactionSigningHash(tx: UnsignedTransaction): Hash {
-  return hashTagged(txSigningTag, utf8(tx.chainId), encodeCbor([tx.kind, tx.body, tx.signer, tx.nonce]));
+  return hashTagged(
+    txSigningTag,
+    utf8(tx.chainId),
+    encodeCbor([tx.kind, tx.body, tx.signer, tx.nonce]),
+  );
 }
 
 /** Signs `unsigned` with `keyPair`, whose public key must be `unsigned.signer`. */

@@ -5,7 +5,13 @@
  */
 import { shortHex, utf8 } from '../base/index.ts';
 import { encodeCbor } from '../codec/index.ts';
-import { type Ed25519KeyPair, type Hash, ed25519Sign, ed25519Verify, hashTagged } from '../crypto/index.ts';
+import {
+  type Ed25519KeyPair,
+  type Hash,
+  ed25519Sign,
+  ed25519Verify,
+  hashTagged,
+} from '../crypto/index.ts';
 import { ChainError } from './errors.ts';
 import type { Proposal, ValidatorSet, Vote } from './schemas.ts';
 
@@ -30,7 +36,10 @@ export function voteSigningHash(options: { chainId: string; vote: UnsignedVote }
 }
 
 /** The hash a proposer signs for `proposal` on chain `chainId`. */
-export function proposalSigningHash(options: { chainId: string; proposal: UnsignedProposal }): Hash {
+export function proposalSigningHash(options: {
+  chainId: string;
+  proposal: UnsignedProposal;
+}): Hash {
   const { chainId, proposal } = options;
   return hashTagged(
     proposalSigningTag,

@@ -46,11 +46,28 @@ test('header faults are each refused with their code', () => {
   rejects({ ...block, header: { ...header, chainId: 'other' } }, 2, 'wrong-chain');
   rejects({ ...block, header: { ...header, height: 4 } }, 2, 'wrong-height');
   rejects({ ...block, header: { ...header, time: blocks[1]!.header.time } }, 2, 'wrong-time');
-  rejects({ ...block, header: { ...header, prevHash: blockHash(blocks[0]!.header) } }, 2, 'wrong-prev-hash');
-  rejects({ ...block, header: { ...header, validatorsHash: new Uint8Array(32) } }, 2, 'wrong-validators-hash');
-  rejects({ ...block, header: { ...header, proposer: keyPairOf('outsider').publicKey } }, 2, 'unknown-proposer');
+  rejects(
+    { ...block, header: { ...header, prevHash: blockHash(blocks[0]!.header) } },
+    2,
+    'wrong-prev-hash',
+  );
+  rejects(
+    { ...block, header: { ...header, validatorsHash: new Uint8Array(32) } },
+    2,
+    'wrong-validators-hash',
+  );
+  rejects(
+    { ...block, header: { ...header, proposer: keyPairOf('outsider').publicKey } },
+    2,
+    'unknown-proposer',
+  );
   rejects({ ...block, header: { ...header, txRoot: logEmptyRoot() } }, 2, 'wrong-tx-root');
-  rejects({ ...block, header: { ...header, logSize: header.logSize + 1 } }, 2, 'bad-field', /logSize/);
+  rejects(
+    { ...block, header: { ...header, logSize: header.logSize + 1 } },
+    2,
+    'bad-field',
+    /logSize/,
+  );
 });
 
 test('commit faults: missing, unexpected at height 1, too few signers, signed by another set', () => {
@@ -61,12 +78,18 @@ test('commit faults: missing, unexpected at height 1, too few signers, signed by
     height: 2,
     round: 0,
     blockHash: blockHash(blocks[1]!.header),
-    signers: [0, 1].map((validatorIndex) => ({ validatorIndex, keyPair: keyPairs[validatorIndex]! })),
+    signers: [0, 1].map((validatorIndex) => ({
+      validatorIndex,
+      keyPair: keyPairs[validatorIndex]!,
+    })),
   });
   rejects({ ...blocks[2]!, lastCommit: weak }, 2, 'no-quorum');
-  const otherSet = makeValidatorSet(['a', 'b', 'c', 'd'].map((n) => ({ publicKey: keyPairOf(n).publicKey, power: 1 })));
+  const otherSet = makeValidatorSet(
+    ['a', 'b', 'c', 'd'].map((n) => ({ publicKey: keyPairOf(n).publicKey, power: 1 })),
+  );
   assert.throws(
-    () => assertValidBlock(blocks[2]!, { ...contextOf(blocks, 2, set), prevValidatorSet: otherSet }),
+    () =>
+      assertValidBlock(blocks[2]!, { ...contextOf(blocks, 2, set), prevValidatorSet: otherSet }),
     (error: unknown) => error instanceof ChainError && error.code === 'bad-signature',
   );
 });
@@ -76,7 +99,12 @@ test('transaction faults: a bad signature, a duplicate, a foreign chain', () => 
   const [tx0, tx1] = block.txs;
   const tampered = { ...tx1!, nonce: tx1!.nonce + 100 };
   rejects({ ...block, txs: [tx0!, tampered, block.txs[2]!] }, 1, 'bad-signature', /transaction 1/);
-  rejects({ ...block, txs: [tx0!, tx0!, block.txs[2]!] }, 1, 'duplicate-transaction', /transaction 1/);
+  rejects(
+    { ...block, txs: [tx0!, tx0!, block.txs[2]!] },
+    1,
+    'duplicate-transaction',
+    /transaction 1/,
+  );
   const foreign = { ...transaction({ signer: author, nonce: 99 }), chainId: 'other' };
   rejects({ ...block, txs: [foreign] }, 1, 'wrong-chain', /transaction 0/);
 });
@@ -95,7 +123,10 @@ test('an empty block has the empty-tree txRoot and validates', () => {
     height: 4,
     round: 0,
     blockHash: blockHash(previous.header),
-    signers: [1, 2, 3].map((validatorIndex) => ({ validatorIndex, keyPair: keyPairs[validatorIndex]! })),
+    signers: [1, 2, 3].map((validatorIndex) => ({
+      validatorIndex,
+      keyPair: keyPairs[validatorIndex]!,
+    })),
   });
   const block = { header, txs: [], lastCommit };
   const all = [...blocks, block];

@@ -28,8 +28,8 @@ export function keyPairOf(name: string): Ed25519KeyPair {
 export function fourValidators(): { set: ValidatorSet; keyPairs: Ed25519KeyPair[] } {
   const pairs = ['hospital', 'clinic', 'laboratory', 'payer'].map(keyPairOf);
   const set = makeValidatorSet(pairs.map((pair) => ({ publicKey: pair.publicKey, power: 1 })));
-  const keyPairs = set.validators.map(
-    (validator) => pairs.find((pair) => pair.publicKey.every((b, i) => b === validator.publicKey[i]))!,
+  const keyPairs = set.validators.map((validator) =>
+    pairs.find((pair) => pair.publicKey.every((b, i) => b === validator.publicKey[i]))!,
   );
   return { set, keyPairs };
 }
@@ -67,7 +67,8 @@ export function buildChain(options: { count: number; txPerBlock: number }) {
   let nonce = 0;
   for (let height = 1; height <= options.count; height++) {
     const txs: Transaction[] = [];
-    for (let i = 0; i < options.txPerBlock; i++) txs.push(transaction({ signer: author, nonce: nonce++ }));
+    for (let i = 0; i < options.txPerBlock; i++)
+      txs.push(transaction({ signer: author, nonce: nonce++ }));
     const ids = txs.map(transactionId);
     for (const id of ids) log.append(id);
     const previous = blocks[blocks.length - 1];
@@ -79,7 +80,10 @@ export function buildChain(options: { count: number; txPerBlock: number }) {
             height: height - 1,
             round: 0,
             blockHash: prevHash,
-            signers: [0, 1, 2].map((validatorIndex) => ({ validatorIndex, keyPair: keyPairs[validatorIndex]! })),
+            signers: [0, 1, 2].map((validatorIndex) => ({
+              validatorIndex,
+              keyPair: keyPairs[validatorIndex]!,
+            })),
           });
     const header = {
       chainId,

@@ -46,7 +46,8 @@ test('changing any signed field breaks the signature', () => {
     { ...tx, nonce: 2 },
     { ...tx, signer: other.publicKey },
   ];
-  for (const variant of variants) rejects(() => assertValidTransaction(variant, { chainId }), 'bad-signature');
+  for (const variant of variants)
+    rejects(() => assertValidTransaction(variant, { chainId }), 'bad-signature');
   fc.assert(
     fc.property(fc.integer({ min: 0, max: 511 }), (bit) => {
       const signature = tx.signature.slice();
@@ -60,7 +61,10 @@ test('a transaction for another chain is refused before its signature is checked
   const tx = transaction({ signer, nonce: 1 });
   rejects(() => assertValidTransaction(tx, { chainId: 'other-net' }), 'wrong-chain', /other-net/);
   // Re-labelling the chain id breaks the signature, since the chain id is in the signed hash.
-  rejects(() => assertValidTransaction({ ...tx, chainId: 'other-net' }, { chainId: 'other-net' }), 'bad-signature');
+  rejects(
+    () => assertValidTransaction({ ...tx, chainId: 'other-net' }, { chainId: 'other-net' }),
+    'bad-signature',
+  );
 });
 
 test('malformed kinds and oversized transactions are refused', () => {
@@ -68,12 +72,22 @@ test('malformed kinds and oversized transactions are refused', () => {
     const tx = transaction({ signer, nonce: 1, kind });
     rejects(() => assertValidTransaction(tx, { chainId }), 'bad-field', /kind/);
   }
-  const big = transaction({ signer, nonce: 1, body: { blob: new Uint8Array(chainLimits.txBytesMax) } });
+  const big = transaction({
+    signer,
+    nonce: 1,
+    body: { blob: new Uint8Array(chainLimits.txBytesMax) },
+  });
   rejects(() => assertValidTransaction(big, { chainId }), 'too-large', /bytes encoded/);
 });
 
 test('signing refuses a key that is not the named signer', () => {
-  const unsigned = { chainId, kind: 'record.anchor', body: null, signer: signer.publicKey, nonce: 0 };
+  const unsigned = {
+    chainId,
+    kind: 'record.anchor',
+    body: null,
+    signer: signer.publicKey,
+    nonce: 0,
+  };
   rejects(() => signTransaction({ unsigned, keyPair: keyPairOf('other') }), 'bad-field', /signer/);
 });
 

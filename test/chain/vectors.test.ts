@@ -34,7 +34,13 @@ export function computeVectors(): Vectors {
   const tx = block.txs[0]!;
   const vote = signVote({
     chainId,
-    vote: { type: 'prevote', height: 2, round: 0, blockHash: blockHash(block.header), validatorIndex: 1 },
+    vote: {
+      type: 'prevote',
+      height: 2,
+      round: 0,
+      blockHash: blockHash(block.header),
+      validatorIndex: 1,
+    },
     keyPair: keyPairs[1]!,
   });
   return {
@@ -68,20 +74,24 @@ test('the pinned block decodes, and re-encodes to the same bytes', () => {
 test('a pinned block with any one byte changed is refused or decodes to a different block', () => {
   const original = fromHex(pinned.vectors.block!);
   fc.assert(
-    fc.property(fc.nat({ max: original.length - 1 }), fc.integer({ min: 1, max: 255 }), (at, xor) => {
-      const bytes = original.slice();
-      bytes[at]! ^= xor;
-      let decoded;
-      try {
-        decoded = decodeBlock(bytes);
-      } catch (error) {
-        assert.ok(error instanceof CodecError, `expected CodecError, got ${String(error)}`);
-        return;
-      }
-      // Canonical: whatever still decodes re-encodes to exactly the changed bytes.
-      assert.equal(toHex(encodeBlock(decoded)), toHex(bytes));
-      assert.notEqual(toHex(bytes), pinned.vectors.block);
-    }),
+    fc.property(
+      fc.nat({ max: original.length - 1 }),
+      fc.integer({ min: 1, max: 255 }),
+      (at, xor) => {
+        const bytes = original.slice();
+        bytes[at]! ^= xor;
+        let decoded;
+        try {
+          decoded = decodeBlock(bytes);
+        } catch (error) {
+          assert.ok(error instanceof CodecError, `expected CodecError, got ${String(error)}`);
+          return;
+        }
+        // Canonical: whatever still decodes re-encodes to exactly the changed bytes.
+        assert.equal(toHex(encodeBlock(decoded)), toHex(bytes));
+        assert.notEqual(toHex(bytes), pinned.vectors.block);
+      },
+    ),
     { numRuns: 2000 },
   );
 });
