@@ -15,20 +15,19 @@ import {
   transactionRoot,
 } from '../../src/chain/index.ts';
 import { logEmptyRoot } from '../../src/merkle/index.ts';
-import { buildChain, chainId, contextOf, keyPairOf, transaction } from './fixtures.ts';
+import {
+  buildChain,
+  chainId,
+  contextOf,
+  keyPairOf,
+  transaction,
+  assertChainError,
+} from './fixtures.ts';
 
 const { blocks, set, keyPairs, author } = buildChain({ count: 4, txPerBlock: 3 });
 
 function rejects(block: Block, index: number, code: string, message?: RegExp): void {
-  assert.throws(
-    () => assertValidBlock(block, contextOf(blocks, index, set)),
-    (error: unknown) => {
-      assert.ok(error instanceof ChainError, `expected ChainError, got ${String(error)}`);
-      assert.equal(error.code, code, error.message);
-      if (message) assert.match(error.message, message);
-      return true;
-    },
-  );
+  assertChainError(() => assertValidBlock(block, contextOf(blocks, index, set)), code, message);
 }
 
 test('every block of a valid chain validates and round-trips through its encoding', () => {

@@ -6,7 +6,6 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 
 import {
-  ChainError,
   VoteSchema,
   assertValidCommit,
   assertValidProposal,
@@ -20,16 +19,9 @@ import {
   validatorSetHash,
 } from '../../src/chain/index.ts';
 import { sha256 } from '../../src/crypto/index.ts';
-import { chainId, fourValidators, keyPairOf } from './fixtures.ts';
+import { chainId, fourValidators, keyPairOf, assertChainError } from './fixtures.ts';
 
-function rejects(run: () => void, code: string, message?: RegExp): void {
-  assert.throws(run, (error: unknown) => {
-    assert.ok(error instanceof ChainError, `expected ChainError, got ${String(error)}`);
-    assert.equal(error.code, code);
-    if (message) assert.match(error.message, message);
-    return true;
-  });
-}
+const rejects = assertChainError;
 
 const blockHashA = sha256(new Uint8Array([1]));
 const blockHashB = sha256(new Uint8Array([2]));

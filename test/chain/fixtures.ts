@@ -1,7 +1,10 @@
 // Shared fixtures for the chain tests: deterministic keys (from fixed seeds) and a valid chain.
+import assert from 'node:assert/strict';
+
 import { utf8 } from '../../src/base/index.ts';
 import {
   type Block,
+  ChainError,
   type Transaction,
   type ValidatorSet,
   blockHash,
@@ -116,4 +119,14 @@ export function contextOf(blocks: readonly Block[], index: number, set: Validato
     validatorSet: set,
     prevValidatorSet: set,
   };
+}
+
+/** Asserts that `run` throws a `ChainError` with `code` (and a message matching `message`). */
+export function assertChainError(run: () => void, code: string, message?: RegExp): void {
+  assert.throws(run, (error: unknown) => {
+    assert.ok(error instanceof ChainError, `expected ChainError, got ${String(error)}`);
+    assert.equal(error.code, code, error.message);
+    if (message) assert.match(error.message, message);
+    return true;
+  });
 }

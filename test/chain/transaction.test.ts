@@ -6,7 +6,6 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 
 import {
-  ChainError,
   assertValidTransaction,
   chainLimits,
   decodeTransaction,
@@ -16,18 +15,11 @@ import {
   transactionSigningHash,
 } from '../../src/chain/index.ts';
 import { CodecError } from '../../src/codec/index.ts';
-import { chainId, keyPairOf, transaction } from './fixtures.ts';
+import { chainId, keyPairOf, transaction, assertChainError } from './fixtures.ts';
 
 const signer = keyPairOf('practitioner');
 
-function rejects(run: () => void, code: string, message?: RegExp): void {
-  assert.throws(run, (error: unknown) => {
-    assert.ok(error instanceof ChainError, `expected ChainError, got ${String(error)}`);
-    assert.equal(error.code, code);
-    if (message) assert.match(error.message, message);
-    return true;
-  });
-}
+const rejects = assertChainError;
 
 test('a signed transaction validates and round-trips through its encoding', () => {
   const tx = transaction({ signer, nonce: 7, body: { consentId: 'c-1', active: true, n: [1, 2] } });
