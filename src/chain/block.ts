@@ -18,7 +18,7 @@ import {
   type ValidatorSet,
 } from './schemas.ts';
 import {
-  assertValidTransaction,
+  assertValidEncodedTransaction,
   encodeTransaction,
   transactionIdOfEncoding,
 } from './transaction.ts';
@@ -83,15 +83,15 @@ function checkTransactions(txs: readonly Transaction[], chainId: string): Hash[]
   const seen = new Set<string>();
   let bytes = 0;
   for (const [index, tx] of txs.entries()) {
+    const encoded = encodeTransaction(tx);
     try {
-      assertValidTransaction(tx, { chainId });
+      assertValidEncodedTransaction({ tx, encoded, chainId });
     } catch (error) {
       if (error instanceof ChainError) {
         throw new ChainError(error.code, `transaction ${index}: ${error.message}`, error.details);
       }
       throw error;
     }
-    const encoded = encodeTransaction(tx);
     bytes += encoded.length;
     if (bytes > chainLimits.blockTxBytesMax) {
       throw new ChainError(

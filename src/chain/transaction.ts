@@ -80,6 +80,20 @@ export function transactionIdOfEncoding(encoded: Uint8Array): Hash {
  * form, the encoded size, and the signature. Throws the first `ChainError` found.
  */
 export function assertValidTransaction(tx: Transaction, context: { chainId: string }): void {
+  assertValidEncodedTransaction({ tx, encoded: encodeTransaction(tx), chainId: context.chainId });
+}
+
+/**
+ * `assertValidTransaction` for a caller that holds the transaction's canonical encoding already
+ * (block validation), so that it is not encoded twice. Internal to chain/.
+ */
+export function assertValidEncodedTransaction(options: {
+  tx: Transaction;
+  encoded: Uint8Array;
+  chainId: string;
+}): void {
+  const { tx, encoded } = options;
+  const context = { chainId: options.chainId };
   if (tx.chainId !== context.chainId) {
     throw new ChainError(
       'wrong-chain',
@@ -92,7 +106,7 @@ export function assertValidTransaction(tx: Transaction, context: { chainId: stri
       `transaction kind ${JSON.stringify(tx.kind)} is not dot-separated lower-case words`,
     );
   }
-  const size = encodeTransaction(tx).length;
+  const size = encoded.length;
   if (size > chainLimits.txBytesMax) {
     throw new ChainError(
       'too-large',
