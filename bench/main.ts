@@ -24,6 +24,8 @@ import {
 } from '../src/merkle/index.ts';
 import { createVerifyPool } from '../src/workers/index.ts';
 import { buildChain, contextOf } from '../test/chain/fixtures.ts';
+import { benchConsensus } from './consensus.ts';
+import { benchContracts } from './contracts.ts';
 import { measureRate, measureRateAsync, median, report } from './harness.ts';
 
 /** A deterministic pseudo-random byte source (xorshift32), so every run measures the same data. */
@@ -332,3 +334,5 @@ await benchVerifyPool();
 benchChain();
 benchHistoryLog();
 benchStateTree();
+benchConsensus();
+benchContracts();

@@ -7,6 +7,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 
 import { MedLedgerError } from '../base/index.ts';
 import { runFoundationDemo } from './demo.ts';
+import { registerSimCommand } from './sim-command.ts';
 
 /** Parses a positive integer argument, naming the option when it is not one. */
 function positiveInteger(name: string, max: number): (value: string) => number {
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
       });
     });
 
+  registerSimCommand(program);
   return program;
 }
 

@@ -1,0 +1,137 @@
+/**
+ * `consent.grant` and `consent.revoke` (FHIR R4 Consent, scope patient-privacy; IHE PCF): only
+ * the patient or a registered delegate signs; a consent id is used once; a revocation sets the
+ * consent `inactive` (FHIR: status inactive, history kept). Both take effect in the state of the
+ * block that holds them, so every decision from the next block on sees them (decision 0023).
+ */
+import { compareBytes, shortHex, toHex } from '../base/index.ts';
+import { defineAction } from './action.ts';
+import { requirePatientOrDelegateSigner } from './authorise.ts';
+import { checkCode, checkCodes, checkIdentifier } from './checks.ts';
+import { ContractError } from './errors.ts';
+import { contractLimits } from './limits.ts';
+import {
+  type ConsentRecord,
+  ConsentIndexSchema,
+  ConsentRecordSchema,
+  GrantConsentBodySchema,
+  type Provision,
+  RevokeConsentBodySchema,
+} from './schemas.ts';
+import { StateNamespace } from './state-keys.ts';
+
+/** Checks a provision tree's codes, references and periods; names the path of the first fault. */
+export function checkProvision(provision: Provision, path = 'provision'): void {
+  if (provision.period !== null && provision.period.end !== null) {
+    if (provision.period.end <= provision.period.start) {
+      throw new ContractError(
+        'invalid-value',
+        `${path}.period: expected end after start, found start ${provision.period.start} and end ${provision.period.end}`,
+      );
+    }
+  }
+  provision.actors.forEach((actor, index) => {
+    const field = `${path}.actors[${index}].id`;
+    if (actor.kind === 'role') return checkCode(field, actor.id);
+    if (actor.kind === 'organization') return checkIdentifier(field, actor.id);
+    const [orgId, localId, ...rest] = actor.id.split('/');
+    if (orgId === undefined || localId === undefined || rest.length > 0) {
+      throw new ContractError(
+        'invalid-value',
+        `${field}: expected "orgId/localId" for a ${actor.kind}, found ${JSON.stringify(actor.id)}`,
+      );
+    }
+    checkIdentifier(field, orgId);
+    checkIdentifier(field, localId);
+  });
+  checkCodes(`${path}.purposes`, provision.purposes);
+  checkCodes(`${path}.classes`, provision.classes);
+  checkCodes(`${path}.securityLabels`, provision.securityLabels);
+  provision.provisions.forEach((child, index) =>
+    checkProvision(child, `${path}.provisions[${index}]`),
+  );
+}
+
+/** The patient (or a delegate) grants a new consent. */
+export const grantConsent = defineAction({
+  kind: 'consent.grant',
+  schema: GrantConsentBodySchema,
+  execute(scope, body) {
+    requirePatientOrDelegateSigner(scope, body.patientId, 'grant a consent');
+    checkCode('policyRule', body.policyRule);
+    checkProvision(body.provision);
+    if (scope.read(ConsentRecordSchema, StateNamespace.consent, body.consentId) !== null) {
+      throw new ContractError(
+        'already-exists',
+        `consent ${shortHex(body.consentId)} exists already; a consent id is used once`,
+      );
+    }
+    const index = scope.read(ConsentIndexSchema, StateNamespace.consentIndex, body.patientId);
+    const consentIds = index?.consentIds ?? [];
+    if (consentIds.length >= contractLimits.consentsPerPatientMax) {
+      throw new ContractError(
+        'limit-exceeded',
+        `patient ${shortHex(body.patientId)} has ${consentIds.length} consents, at most ${contractLimits.consentsPerPatientMax} allowed`,
+      );
+    }
+    const record: ConsentRecord = {
+      ...body,
+      status: 'active',
+      grantedHeight: scope.env.height,
+      grantedTime: scope.env.time,
+      grantedBy: scope.env.signer,
+      revokedHeight: null,
+      revokedTime: null,
+      revokedBy: null,
+    };
+    scope.write(ConsentRecordSchema, record, StateNamespace.consent, body.consentId);
+    // Sorted by id, so the stored index (and every decision read from it) does not depend on the
+    // order in which consents were granted.
+    scope.write(
+      ConsentIndexSchema,
+      { consentIds: [...consentIds, body.consentId].sort(compareBytes) },
+      StateNamespace.consentIndex,
+      body.patientId,
+    );
+    scope.emit('consent.granted', {
+      consentId: toHex(body.consentId),
+      patientId: toHex(body.patientId),
+      type: body.provision.type,
+    });
+  },
+});
+
+/** The patient (or a delegate) revokes one of the patient's active consents. */
+export const revokeConsent = defineAction({
+  kind: 'consent.revoke',
+  schema: RevokeConsentBodySchema,
+  execute(scope, body) {
+    const record = scope.read(ConsentRecordSchema, StateNamespace.consent, body.consentId);
+    if (record === null) {
+      throw new ContractError('not-found', `consent ${shortHex(body.consentId)} does not exist`);
+    }
+    requirePatientOrDelegateSigner(scope, record.patientId, 'revoke this consent');
+    if (record.status !== 'active') {
+      throw new ContractError(
+        'wrong-status',
+        `consent ${shortHex(body.consentId)}: expected status active, found ${record.status}`,
+      );
+    }
+    scope.write(
+      ConsentRecordSchema,
+      {
+        ...record,
+        status: 'inactive',
+        revokedHeight: scope.env.height,
+        revokedTime: scope.env.time,
+        revokedBy: scope.env.signer,
+      },
+      StateNamespace.consent,
+      body.consentId,
+    );
+    scope.emit('consent.revoked', {
+      consentId: toHex(body.consentId),
+      patientId: toHex(record.patientId),
+    });
+  },
+});

@@ -1,0 +1,55 @@
+/**
+ * Building transaction bodies: a body is the canonical CBOR value of its kind's schema, so a
+ * client encodes it with the same schema the contract decodes it with.
+ */
+import { type CborValue, decodeCbor } from '../codec/index.ts';
+import { ContractError } from './errors.ts';
+import { contractActions } from './execute-block.ts';
+import type {
+  AnchorRecordBody,
+  CloseReviewBody,
+  DelegateBody,
+  EnrolPatientBody,
+  EraseRecordBody,
+  EvidenceBody,
+  GrantConsentBody,
+  OpenBreakGlassBody,
+  ProposeBody,
+  RecordAccessBody,
+  RegisterClientBody,
+  RegisterPractitionerBody,
+  RevokeConsentBody,
+  RotatePatientKeyBody,
+  VoteBody,
+} from './schemas.ts';
+
+/** The body type of every transaction kind. */
+export interface ContractBodies {
+  'membership.propose': ProposeBody;
+  'membership.vote': VoteBody;
+  'membership.evidence': EvidenceBody;
+  'identity.register-practitioner': RegisterPractitionerBody;
+  'identity.register-client': RegisterClientBody;
+  'identity.enrol-patient': EnrolPatientBody;
+  'identity.rotate-patient-key': RotatePatientKeyBody;
+  'identity.add-delegate': DelegateBody;
+  'identity.remove-delegate': DelegateBody;
+  'record.anchor': AnchorRecordBody;
+  'record.erase': EraseRecordBody;
+  'consent.grant': GrantConsentBody;
+  'consent.revoke': RevokeConsentBody;
+  'access.record': RecordAccessBody;
+  'access.break-glass': OpenBreakGlassBody;
+  'access.close-review': CloseReviewBody;
+}
+
+export type ContractKind = keyof ContractBodies;
+
+/** The transaction body (`Transaction.body`) of `kind` for `body`, checked by its schema. */
+export function contractBody<K extends ContractKind>(kind: K, body: ContractBodies[K]): CborValue {
+  const action = contractActions.get(kind);
+  if (action === undefined) {
+    throw new ContractError('unknown-kind', `no contract handles kind ${JSON.stringify(kind)}`);
+  }
+  return decodeCbor(action.schema.encode(body));
+}
