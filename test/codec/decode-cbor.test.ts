@@ -416,10 +416,10 @@ test('a declared length of 2^32 bytes in a 10-byte input fails fast, before allo
   ];
   for (const [what, hex] of hugeLengths) {
     assert.equal(hex.length, 20, what);
-    const started = performance.now();
+    // The bounds check must come first: a decoder that allocated or read before checking would
+    // fail with RangeError or `truncated`, not `length-exceeds-input` at the head's offset.
+    // (No timing assertion: the machines are shared and noisy.)
     const error = assertRefused(hex, 'length-exceeds-input', 0);
-    // A 4 GiB allocation would throw RangeError or take seconds; a bounds check takes microseconds.
-    assert.ok(performance.now() - started < 50, `${what} took too long`);
     assert.match(error.message, /fits the \d+ bytes? left/);
   }
   // The twin: the same head with a length that fits is accepted.
