@@ -21,46 +21,13 @@ import {
   verifyStateProof,
 } from '../../src/merkle/index.ts';
 import type { StateEntry, StateProof, StateProofClaim, StateRoot } from '../../src/merkle/index.ts';
-
-function bitOf(key: Uint8Array, depth: number): number {
-  return (key[Math.floor(depth / 8)]! >> (7 - (depth % 8))) & 1;
-}
+import { bytes32, deriveKey, keySetArbitrary } from './state-keys.ts';
 
 function flipBit(bytes: Uint8Array, bit: number): Uint8Array {
   const copy = Uint8Array.from(bytes);
   copy[Math.floor(bit / 8)]! ^= 0x80 >> (bit % 8);
   return copy;
 }
-
-/** `base` with its first `shared` bits, the next bit flipped, the rest from `tail`. */
-function deriveKey(base: Uint8Array, shared: number, tail: Uint8Array): Uint8Array {
-  let key: Uint8Array = Uint8Array.from(tail);
-  for (let bit = 0; bit <= shared && bit < 256; bit++) {
-    const wanted = bit < shared ? bitOf(base, bit) : 1 - bitOf(base, bit);
-    if (bitOf(key, bit) !== wanted) key = flipBit(key, bit);
-  }
-  return key;
-}
-
-const bytes32 = fc.uint8Array({ minLength: 32, maxLength: 32 });
-
-/** Distinct keys: random ones and ones sharing 0..255 leading bits with one base key. */
-const keySetArbitrary = (maxKeys: number) =>
-  fc
-    .tuple(
-      bytes32,
-      fc.array(fc.oneof(bytes32, fc.tuple(fc.integer({ min: 0, max: 255 }), bytes32)), {
-        maxLength: maxKeys,
-      }),
-    )
-    .map(([base, specs]) => {
-      const keys = new Map<string, Uint8Array>();
-      for (const spec of specs) {
-        const key = spec instanceof Uint8Array ? spec : deriveKey(base, spec[0], spec[1]);
-        keys.set(toHex(key), key);
-      }
-      return [...keys.values()];
-    });
 
 function valueOf(key: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha256').update(key).digest()).subarray(0, 1 + (key[0]! % 40));

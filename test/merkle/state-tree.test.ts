@@ -21,6 +21,7 @@ import {
   stateTreeUpdate,
   stateValueBytesMax,
 } from '../../src/merkle/index.ts';
+import { bitOf, bytes32, deriveKey, keySetArbitrary } from './state-keys.ts';
 import type {
   StateEntry,
   StateLeafWrite,
@@ -36,10 +37,6 @@ function nodeSha256(...parts: Uint8Array[]): Uint8Array {
   const hash = createHash('sha256');
   for (const part of parts) hash.update(part);
   return new Uint8Array(hash.digest());
-}
-
-function bitOf(key: Uint8Array, depth: number): number {
-  return (key[Math.floor(depth / 8)]! >> (7 - (depth % 8))) & 1;
 }
 
 /** Root of the set `pairs`: empty → zeros, one key → its leaf, more → split on the depth's bit. */
@@ -59,41 +56,6 @@ function referenceRoot(pairs: ReadonlyMap<string, StateEntry>): Uint8Array {
   };
   return subtree(items, 0);
 }
-
-// ---------------------------------------------------------------------------------------------
-// Keys that share long prefixes: each derived key copies the first `shared` bits of a base key,
-// flips the next bit, and takes the rest from `tail`, so splits happen deep in the tree too.
-
-function deriveKey(base: Uint8Array, shared: number, tail: Uint8Array): Uint8Array {
-  const key = Uint8Array.from(tail);
-  for (let bit = 0; bit <= shared && bit < 256; bit++) {
-    const mask = 0x80 >> (bit % 8);
-    const wanted = bit < shared ? bitOf(base, bit) : 1 - bitOf(base, bit);
-    const index = Math.floor(bit / 8);
-    key[index] = wanted === 1 ? key[index]! | mask : key[index]! & ~mask;
-  }
-  return key;
-}
-
-const bytes32 = fc.uint8Array({ minLength: 32, maxLength: 32 });
-
-/** Distinct keys: random ones and ones sharing 0..255 leading bits with one base key. */
-const keySetArbitrary = (maxKeys: number) =>
-  fc
-    .tuple(
-      bytes32,
-      fc.array(fc.oneof(bytes32, fc.tuple(fc.integer({ min: 0, max: 255 }), bytes32)), {
-        maxLength: maxKeys,
-      }),
-    )
-    .map(([base, specs]) => {
-      const keys = new Map<string, Uint8Array>();
-      for (const spec of specs) {
-        const key = spec instanceof Uint8Array ? spec : deriveKey(base, spec[0], spec[1]);
-        keys.set(toHex(key), key);
-      }
-      return [...keys.values()];
-    });
 
 const valueArbitrary = fc.uint8Array({ maxLength: 40 });
 
