@@ -71,8 +71,22 @@ export type BlockContext = {
   readonly prevValidatorSet: ValidatorSet;
 };
 
+/** Options of `assertValidBlock`. */
+export type BlockCheckOptions = {
+  /**
+   * Ids (lowercase hex) of transactions whose signatures the caller has already verified (a
+   * node's mempool verifies each transaction once, on worker threads): their signature check is
+   * skipped, every other check still runs. Absent: every signature is checked here.
+   */
+  readonly verifiedTxIds?: ReadonlySet<string>;
+};
+
 /** The ids of a block's transactions, checking each one and the block's size bounds. */
-function checkTransactions(txs: readonly Transaction[], chainId: string): Hash[] {
+function checkTransactions(
+  txs: readonly Transaction[],
+  chainId: string,
+  verifiedTxIds: ReadonlySet<string> | undefined,
+): Hash[] {
   if (txs.length > chainLimits.blockTxCountMax) {
     throw new ChainError(
       'too-large',
@@ -84,8 +98,15 @@ function checkTransactions(txs: readonly Transaction[], chainId: string): Hash[]
   let bytes = 0;
   for (const [index, tx] of txs.entries()) {
     const encoded = encodeTransaction(tx);
+    const id = transactionIdOfEncoding(encoded);
+    const key = toHex(id);
     try {
-      assertValidEncodedTransaction({ tx, encoded, chainId });
+      assertValidEncodedTransaction({
+        tx,
+        encoded,
+        chainId,
+        signatureVerified: verifiedTxIds?.has(key) ?? false,
+      });
     } catch (error) {
       if (error instanceof ChainError) {
         throw new ChainError(error.code, `transaction ${index}: ${error.message}`, error.details);
@@ -99,8 +120,6 @@ function checkTransactions(txs: readonly Transaction[], chainId: string): Hash[]
         `block transactions exceed ${chainLimits.blockTxBytesMax} bytes at transaction ${index}`,
       );
     }
-    const id = transactionIdOfEncoding(encoded);
-    const key = toHex(id);
     if (seen.has(key)) {
       throw new ChainError(
         'duplicate-transaction',
@@ -120,7 +139,11 @@ function checkTransactions(txs: readonly Transaction[], chainId: string): Hash[]
  * and the history-log size. The state root and log root need execution and are the
  * application's to check.
  */
-export function assertValidBlock(block: Block, context: BlockContext): void {
+export function assertValidBlock(
+  block: Block,
+  context: BlockContext,
+  options: BlockCheckOptions = {},
+): void {
   const { header } = block;
   if (header.chainId !== context.chainId) {
     throw new ChainError(
@@ -181,7 +204,7 @@ export function assertValidBlock(block: Block, context: BlockContext): void {
       `block ${header.height} proposer ${shortHex(header.proposer)} is not in the validator set`,
     );
   }
-  const ids = checkTransactions(block.txs, context.chainId);
+  const ids = checkTransactions(block.txs, context.chainId, options.verifiedTxIds);
   const expectedTxRoot = transactionRoot(ids);
   if (!equalBytes(header.txRoot, expectedTxRoot)) {
     throw new ChainError(

@@ -35,6 +35,7 @@ export {
   transactionId,
   transactionIdOfEncoding,
   assertValidTransaction,
+  assertValidEncodedTransaction,
 } from './transaction.ts';
 export {
   validatorSetTag,
@@ -66,5 +67,6 @@ export {
   encodeBlock,
   decodeBlock,
   type BlockContext,
+  type BlockCheckOptions,
   assertValidBlock,
 } from './block.ts';

@@ -85,12 +85,14 @@ export function assertValidTransaction(tx: Transaction, context: { chainId: stri
 
 /**
  * `assertValidTransaction` for a caller that holds the transaction's canonical encoding already
- * (block validation), so that it is not encoded twice. Internal to chain/.
+ * (block validation, a node's mempool), so that it is not encoded twice.
  */
 export function assertValidEncodedTransaction(options: {
   tx: Transaction;
   encoded: Uint8Array;
   chainId: string;
+  /** The caller verified the signature already (on a worker thread): skip that check only. */
+  signatureVerified?: boolean;
 }): void {
   const { tx, encoded } = options;
   const context = { chainId: options.chainId };
@@ -113,6 +115,7 @@ export function assertValidEncodedTransaction(options: {
       `transaction is ${size} bytes encoded, at most ${chainLimits.txBytesMax} allowed`,
     );
   }
+  if (options.signatureVerified === true) return;
   const message = transactionSigningHash(tx);
   if (!ed25519Verify({ publicKey: tx.signer, message, signature: tx.signature })) {
     throw new ChainError(

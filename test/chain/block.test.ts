@@ -12,8 +12,10 @@ import {
   encodeBlock,
   makeCommit,
   makeValidatorSet,
+  transactionId,
   transactionRoot,
 } from '../../src/chain/index.ts';
+import { toHex } from '../../src/base/index.ts';
 import { logEmptyRoot } from '../../src/merkle/index.ts';
 import {
   buildChain,
@@ -130,4 +132,30 @@ test('an empty block has the empty-tree txRoot and validates', () => {
   const block = { header, txs: [], lastCommit };
   const all = [...blocks, block];
   assertValidBlock(block, contextOf(all, 4, set));
+});
+
+test('verifiedTxIds skips the signature check of the named transactions only', () => {
+  const block = blocks[1]!;
+  const [tx0, tx1, tx2] = block.txs;
+  const tampered = { ...tx1!, signature: new Uint8Array(64).fill(7) };
+  const tamperedId = toHex(transactionId(tampered));
+  const txs = [tx0!, tampered, tx2!];
+  // The signature is the only fault: the transaction root and ids are those of `txs`.
+  const header = { ...block.header, txRoot: transactionRoot(txs.map((tx) => transactionId(tx))) };
+  const candidate = { ...block, header, txs };
+  const context = contextOf(blocks, 1, set);
+  assertValidBlock(candidate, context, { verifiedTxIds: new Set([tamperedId]) });
+  assertChainError(
+    () => assertValidBlock(candidate, context, { verifiedTxIds: new Set() }),
+    'bad-signature',
+    /transaction 1/,
+  );
+  assertChainError(
+    () =>
+      assertValidBlock(candidate, context, {
+        verifiedTxIds: new Set([toHex(transactionId(tx0!))]),
+      }),
+    'bad-signature',
+    /transaction 1/,
+  );
 });
