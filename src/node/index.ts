@@ -1,0 +1,26 @@
+// The public surface of src/node, curated by hand: starting a node from its configuration, the
+// running node's types, the configuration file and the node's logger (see README.md).
+export { type StartNodeOptions, startNode, loadGenesisFile } from './start-node.ts';
+export { NodeError, NodeErrorCode } from './errors.ts';
+export { nodeLimits, nodeConsensusTimeouts, NodeChannel } from './limits.ts';
+export type {
+  NodeConfig,
+  NodePeerConfig,
+  NodeStatus,
+  ValidatorStatus,
+  PeerStatus,
+  CommittedBlock,
+  SubmitResult,
+  TransactionLocation,
+  NodeEvent,
+  RunningNode,
+} from './types.ts';
+export {
+  NodeConfigError,
+  NodeConfigErrorCode,
+  nodeConfigLimits,
+  nodeLogLevels,
+  parseNodeConfig,
+  loadNodeConfig,
+} from './config.ts';
+export { createNodeLogger, nodeLogRedactPaths, redactedValue } from './logger.ts';

@@ -1,0 +1,61 @@
+/**
+ * The node's tunable numbers, in one place, named with their unit (STYLE.md "Limits"). Every
+ * queue, batch and cache of the node has its bound here.
+ */
+import type { ConsensusTimeouts } from '../consensus/index.ts';
+
+export const nodeLimits = {
+  /** Most transactions waiting in the mempool; a full mempool answers `busy`. */
+  mempoolTxCountMax: 50_000,
+  /** Most bytes of encoded transactions waiting in the mempool. */
+  mempoolBytesMax: 64 * 1024 * 1024,
+  /** Most transactions of one signer waiting in the mempool (fairness between signers). */
+  mempoolSignerTxCountMax: 2_000,
+  /** Transactions waiting for signature verification at once (admission back-pressure). */
+  admissionPendingMax: 20_000,
+  /** Most transactions sent to the verifier threads in one batch. */
+  admissionBatchMax: 1_024,
+  /** Ids of verified transactions remembered after they left the mempool (for late proposals). */
+  verifiedIdsRememberedMax: 100_000,
+  /** Most transactions in a block this node proposes (the chain allows 10,000). */
+  blockTxCountMax: 5_000,
+  /** Most bytes of transactions in a block this node proposes (the chain allows 4 MiB). */
+  blockTxBytesMax: 2 * 1024 * 1024,
+  /** With an empty mempool, a proposer waits this long after the last commit, then proposes an empty block. */
+  emptyBlockIntervalMs: 1_000,
+  /** A proposed block's time may be at most this far ahead of this node's clock. */
+  blockTimeDriftMaxMs: 10_000,
+  /** Consensus events (peer messages) queued and not yet handled; more are dropped. */
+  consensusQueueMax: 20_000,
+  /** Transactions gossiped to peers in one frame. */
+  gossipBatchTxMax: 256,
+  /** How long admitted transactions gather before a gossip frame goes out, in ms. */
+  gossipDelayMs: 5,
+  /** Blocks asked for in one sync request. */
+  syncBlocksPerRequestMax: 64,
+  /** Most bytes of blocks in one sync answer (below the p2p frame limit). */
+  syncResponseBytesMax: 6 * 1024 * 1024,
+  /** How long a sync request may stay unanswered before another peer is asked, in ms. */
+  syncRequestTimeoutMs: 5_000,
+  /** Callers waiting for a transaction's commit at once. */
+  commitWaitersMax: 100_000,
+  /** Verifier threads (both cores of the machine the targets were set on). */
+  verifyThreads: 2,
+} as const;
+
+/** Consensus timeouts of a node on a LAN (the consensus defaults are the simulator's). */
+export const nodeConsensusTimeouts: ConsensusTimeouts = {
+  proposeTimeoutMs: 3_000,
+  prevoteTimeoutMs: 1_000,
+  precommitTimeoutMs: 1_000,
+  timeoutDeltaMs: 500,
+  rebroadcastIntervalMs: 1_000,
+};
+
+/** The p2p channels the node uses. */
+export const NodeChannel = {
+  consensus: 1,
+  transactions: 2,
+  sync: 3,
+  records: 4,
+} as const;

@@ -1,0 +1,77 @@
+/**
+ * The node's Prometheus metrics (`GET /metrics`, prom-client): height, round, peers, mempool
+ * size, commit latency (a transaction's admission here to its block's commit here), committed
+ * transactions and blocks. One registry per node, so that nodes in one process do not mix.
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The metrics a node updates. */
+export interface NodeMetrics {
+  readonly registry: Registry;
+  readonly commitLatency: Histogram;
+  readonly blockCommitDuration: Histogram;
+  readonly committedTransactions: Counter;
+  readonly committedBlocks: Counter;
+  readonly admissions: Counter<'outcome'>;
+  readonly peerDisconnects: Counter;
+}
+
+/** Creates the registry; `read` gives the gauges' values when scraped. */
+export function createNodeMetrics(read: {
+  height: () => number;
+  round: () => number;
+  peers: () => number;
+  mempoolSize: () => number;
+}): NodeMetrics {
+  const registry = new Registry();
+  const gauge = (name: string, help: string, value: () => number): void => {
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(value());
+      },
+    });
+  };
+  gauge('medledger_height', 'Height of the last committed block.', read.height);
+  gauge('medledger_round', 'Consensus round at the current height.', read.round);
+  gauge('medledger_peers', 'Connected peers.', read.peers);
+  gauge('medledger_mempool_transactions', 'Transactions waiting in the mempool.', read.mempoolSize);
+  return {
+    registry,
+    commitLatency: new Histogram({
+      name: 'medledger_commit_latency_seconds',
+      help: 'From a transaction admitted by this node to its block committed by this node.',
+      buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10],
+      registers: [registry],
+    }),
+    blockCommitDuration: new Histogram({
+      name: 'medledger_block_commit_seconds',
+      help: 'Time to write a decided block to the store (one fsynced transaction).',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [registry],
+    }),
+    committedTransactions: new Counter({
+      name: 'medledger_committed_transactions_total',
+      help: 'Transactions in blocks this node committed.',
+      registers: [registry],
+    }),
+    committedBlocks: new Counter({
+      name: 'medledger_committed_blocks_total',
+      help: 'Blocks this node committed.',
+      registers: [registry],
+    }),
+    admissions: new Counter({
+      name: 'medledger_admissions_total',
+      help: 'Transactions offered to the mempool, by outcome.',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    peerDisconnects: new Counter({
+      name: 'medledger_peer_disconnects_total',
+      help: 'Peers this node cut for sending invalid data.',
+      registers: [registry],
+    }),
+  };
+}
