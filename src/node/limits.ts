@@ -11,6 +11,8 @@ export const nodeLimits = {
   mempoolBytesMax: 64 * 1024 * 1024,
   /** Most transactions of one signer waiting in the mempool (fairness between signers). */
   mempoolSignerTxCountMax: 2_000,
+  /** A transaction still waiting this long after admission is dropped (a nonce gap), in ms. */
+  mempoolTxTtlMs: 120_000,
   /** Transactions waiting for signature verification at once (admission back-pressure). */
   admissionPendingMax: 20_000,
   /** Most transactions sent to the verifier threads in one batch. */

@@ -190,6 +190,16 @@ export class Mempool {
   }
 
   /**
+   * Drops transactions admitted before `beforeMs` (a nonce gap that never closed would otherwise
+   * keep them, and keep proposers building blocks for them); returns how many.
+   */
+  expire(beforeMs: number): number {
+    const old = [...this.#entries.values()].filter((entry) => entry.admittedAtMs < beforeMs);
+    for (const entry of old) this.#remove(entry);
+    return old.length;
+  }
+
+  /**
    * Removes the transactions a committed block carried, and every waiting transaction whose nonce
    * the commit made stale; returns the removed entries that the block carried.
    */

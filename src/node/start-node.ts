@@ -603,7 +603,12 @@ class Node implements RunningNode {
       height: outcome.height,
       validatorSetChange: outcome.validatorSetChange,
     });
-    if (outcome.validatorSetChange !== null) this.#refreshAllowedPeers();
+    this.#refreshAllowedPeers();
+    if (outcome.height % 64 === 0) {
+      const expired = this.#mempool.expire(now - nodeLimits.mempoolTxTtlMs);
+      if (expired > 0)
+        this.#logger.info({ expired }, 'mempool: dropped transactions that waited too long');
+    }
     for (const [index, txId] of outcome.txIds.entries()) {
       const key = toHex(txId);
       const waiters = this.#waiters.get(key);

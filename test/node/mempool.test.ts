@@ -86,3 +86,15 @@ test('a commit removes what the block carried and what it made stale, and rememb
   assert.equal(mempool.isVerified(a0.idHex), true);
   assert.equal(mempool.isVerified(toHex(entryOf(carol, 0).id)), false);
 });
+
+test('transactions that waited too long expire; younger ones stay', () => {
+  const mempool = new Mempool();
+  const old = { ...entryOf(alice, 5), admittedAtMs: 1_000 };
+  const young = { ...entryOf(bob, 0), admittedAtMs: 9_000 };
+  mempool.admit(old, 0);
+  mempool.admit(young, 0);
+  assert.equal(mempool.expire(5_000), 1);
+  assert.equal(mempool.has(old.idHex), false);
+  assert.equal(mempool.has(young.idHex), true);
+  assert.equal(mempool.expire(5_000), 0);
+});
