@@ -23,6 +23,11 @@ export const nodeLimits = {
   blockTxCountMax: 5_000,
   /** Most bytes of transactions in a block this node proposes (the chain allows 4 MiB). */
   blockTxBytesMax: 2 * 1024 * 1024,
+  /**
+   * A proposer waits this long after its last commit for transactions to gather before it
+   * proposes (unless a full block's worth is waiting), in ms: bigger blocks, fewer fsyncs.
+   */
+  blockIntervalMinMs: 200,
   /** With an empty mempool, a proposer waits this long after the last commit, then proposes an empty block. */
   emptyBlockIntervalMs: 1_000,
   /** A proposed block's time may be at most this far ahead of this node's clock. */
@@ -41,6 +46,8 @@ export const nodeLimits = {
   syncRequestTimeoutMs: 5_000,
   /** Callers waiting for a transaction's commit at once. */
   commitWaitersMax: 100_000,
+  /** Blocks whose decoded receipts are kept for transaction look-ups. */
+  receiptCacheBlocksMax: 16,
   /** Verifier threads (both cores of the machine the targets were set on). */
   verifyThreads: 2,
 } as const;

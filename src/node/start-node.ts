@@ -44,6 +44,7 @@ import {
 } from '../consensus/index.ts';
 import {
   type GenesisDocument,
+  type Receipt,
   ContractError,
   contractBody,
   parseGenesisDocument,
@@ -178,13 +179,13 @@ class Node implements RunningNode {
 
   // Proposing.
   #pendingBuild: { height: number; round: number; lastCommit: Commit | null } | null = null;
+  #buildTimer: NodeJS.Timeout | null = null;
   #lastCommitAtMs: number;
 
   // Admission and gossip.
   readonly #verifying = new Set<string>();
   #admissionBatch: PendingAdmission[] = [];
   #admissionScheduled = false;
-  #admissionsInFlight = 0;
   #gossip: Uint8Array[] = [];
   #gossipTimer: NodeJS.Timeout | null = null;
 
@@ -198,6 +199,7 @@ class Node implements RunningNode {
   readonly #waiters = new Map<string, Set<Waiter>>();
   #waiterCount = 0;
   #allowedPeers = new Set<string>();
+  readonly #receiptCache = new Map<number, readonly Receipt[]>();
 
   constructor(options: {
     config: NodeConfig;
@@ -333,9 +335,23 @@ class Node implements RunningNode {
   findTransaction(txId: Hash): TransactionLocation | null {
     const found = this.#store.findTransaction(txId);
     if (found === null) return null;
-    const receipt = this.#store.loadReceipts(found.height)?.[found.index];
+    const receipt = this.#receiptsAt(found.height)?.[found.index];
     if (receipt === undefined) return null;
     return { txId, ...found, receipt };
+  }
+
+  /** A block's receipts, decoded once for the last few blocks asked about. */
+  #receiptsAt(height: number): readonly Receipt[] | null {
+    const cached = this.#receiptCache.get(height);
+    if (cached !== undefined) return cached;
+    const receipts = this.#store.loadReceipts(height);
+    if (receipts === null) return null;
+    this.#receiptCache.set(height, receipts);
+    if (this.#receiptCache.size > nodeLimits.receiptCacheBlocksMax) {
+      const oldest = this.#receiptCache.keys().next().value;
+      if (oldest !== undefined) this.#receiptCache.delete(oldest);
+    }
+    return receipts;
   }
 
   waitForTransaction(txId: Hash, timeoutMs: number): Promise<TransactionLocation | null> {
@@ -548,13 +564,25 @@ class Node implements RunningNode {
       this.#pendingBuild = null;
       return;
     }
-    const waitMs = this.#lastCommitAtMs + nodeLimits.emptyBlockIntervalMs - this.#now();
-    if (this.#mempool.size === 0 && waitMs > 0) {
+    // Transactions gather for a moment after a commit (many per block: one fsync and one round of
+    // votes for all of them); with none at all the proposer waits longer, then proposes an empty
+    // block. A full block's worth is proposed at once.
+    const interval =
+      this.#mempool.size === 0 ? nodeLimits.emptyBlockIntervalMs : nodeLimits.blockIntervalMinMs;
+    const waitMs = this.#lastCommitAtMs + interval - this.#now();
+    if (this.#buildTimer !== null) {
+      clearTimeout(this.#buildTimer);
+      this.#timers.delete(this.#buildTimer);
+      this.#buildTimer = null;
+    }
+    if (waitMs > 0 && this.#mempool.size < nodeLimits.blockTxCountMax) {
       const timer = setTimeout(() => {
         this.#timers.delete(timer);
+        this.#buildTimer = null;
         this.#maybeBuild();
       }, waitMs);
       this.#timers.add(timer);
+      this.#buildTimer = timer;
       return;
     }
     this.#pendingBuild = null;
@@ -774,7 +802,6 @@ class Node implements RunningNode {
   #flushAdmissions(): void {
     while (this.#admissionBatch.length > 0 && !this.#stopped) {
       const batch = this.#admissionBatch.splice(0, nodeLimits.admissionBatchMax);
-      this.#admissionsInFlight++;
       this.#pool
         .verifyBatch(
           batch.map(({ entry }) => ({
@@ -795,10 +822,7 @@ class Node implements RunningNode {
               });
             }
           },
-        )
-        .finally(() => {
-          this.#admissionsInFlight--;
-        });
+        );
     }
   }
 
@@ -836,7 +860,8 @@ class Node implements RunningNode {
       if (fromPeer === null) this.#queueGossip(entry.encoded);
       pending.resolve({ accepted: true, txId: entry.id });
     }
-    if (admitted > 0) this.#maybeBuild();
+    // A proposer waiting on an empty mempool now waits the shorter interval (or not at all).
+    if (admitted > 0 && this.#pendingBuild !== null) this.#maybeBuild();
   }
 
   #queueGossip(encoded: Uint8Array): void {
