@@ -26,6 +26,7 @@ import { createVerifyPool } from '../src/workers/index.ts';
 import { buildChain, contextOf } from '../test/chain/fixtures.ts';
 import { benchConsensus } from './consensus.ts';
 import { benchContracts } from './contracts.ts';
+import { benchStore } from './store.ts';
 import { measureRate, measureRateAsync, median, report } from './harness.ts';
 
 /** A deterministic pseudo-random byte source (xorshift32), so every run measures the same data. */
@@ -336,3 +337,4 @@ benchHistoryLog();
 benchStateTree();
 benchConsensus();
 benchContracts();
+benchStore();

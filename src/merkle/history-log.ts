@@ -10,6 +10,7 @@ export { LogErrorCode, HistoryLogError } from './log-errors.ts';
 export { logEmptyRoot, logLeafHash, logNodeHash } from './log-hash.ts';
 export { type LogNodeStore, MemoryLogNodeStore, memoryLogChunkNodes } from './log-node-store.ts';
 export { HistoryLog, type LogInclusionProof, type LogConsistencyProof } from './log-tree.ts';
+export { logRootAfterAppend } from './log-root-after.ts';
 export {
   verifyLogInclusion,
   type LogInclusionClaim,

@@ -84,6 +84,15 @@ export class HistoryLog {
     return this.#size;
   }
 
+  /**
+   * The compact right edge, read-only: entry `level` is a copy of the perfect subtree of
+   * 2^level leaves ending the tree for each set bit of the size, `undefined` for a clear bit
+   * (what `logRootAfterAppend` folds new leaves into without touching the log).
+   */
+  rightEdge(): (Hash | undefined)[] {
+    return this.#edge.map((node) => node?.slice());
+  }
+
   /** Appends a leaf with input `leafData` (hashed as SHA-256(0x00 ‖ data)); returns its index. */
   append(leafData: Uint8Array): number {
     checkBytes('leafData', leafData, logLeafBytesMax);

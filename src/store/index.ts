@@ -1,0 +1,15 @@
+// The public surface of src/store, curated by hand: the node's durable chain store on SQLite
+// (see README.md).
+export { StoreError, StoreErrorCode } from './errors.ts';
+export { storeLimits } from './limits.ts';
+export type {
+  ChainStore,
+  ChainStoreHead,
+  ChainStoreStats,
+  CommitBlockEntry,
+  TransactionLocation,
+} from './chain-store.ts';
+export type { StateMemoryStats } from './state-versions.ts';
+export { openChainStore } from './open-chain-store.ts';
+export { chainStoreFileName } from './sqlite-schema.ts';
+export { encodeReceipts, decodeReceipts } from './receipt-schema.ts';
