@@ -1,2 +1,27 @@
-// The CLI is an entry point, not a library: its public surface is the `medledger` command.
+// The CLI is an entry point; it also exports the pieces that the network tests and the
+// benchmark reuse: local network files, node processes, the HTTP client and the demo's
+// transaction builders.
 export { runFoundationDemo } from './demo.ts';
+export { makeEnrolPatient, makeAnchorRecord, type SignedTransaction } from './transactions.ts';
+export {
+  localHost,
+  type LocalOrganisation,
+  type LocalNode,
+  findFreePorts,
+  makeGenesisDocument,
+  writeJsonFile,
+  localNodeConfig,
+  createLocalNetwork,
+} from './network-files.ts';
+export { NodeProcess, medledgerBin, nodeProcessLimits, tailOfFile } from './node-process.ts';
+export {
+  nodeClientTimeoutMs,
+  type BlockView,
+  type SubmitAnswer,
+  parseNodeUrl,
+  getJson,
+  fetchStatus,
+  fetchBlock,
+  submitEncoded,
+} from './node-client.ts';
+export { demoMarkerFile, demoLimits } from './demo-network.ts';

@@ -7,6 +7,8 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 
 import { MedLedgerError } from '../base/index.ts';
 import { runFoundationDemo } from './demo.ts';
+import { demoLimits, runDemoNetwork } from './demo-network.ts';
+import { registerNetworkCommands } from './network-commands.ts';
 import { registerSimCommand } from './sim-command.ts';
 
 /** Parses a positive integer argument, naming the option when it is not one. */
@@ -21,6 +23,30 @@ function positiveInteger(name: string, max: number): (value: string) => number {
   };
 }
 
+/** A status line that rewrites itself on a terminal and is printed now and then otherwise. */
+function liveLine(): (line: string) => void {
+  if (process.stdout.isTTY) {
+    return (line) =>
+      process.stdout.write(`\r\x1b[2K${line.slice(0, (process.stdout.columns || 120) - 1)}`);
+  }
+  let last = 0;
+  return (line) => {
+    if (Date.now() - last < demoLimits.liveLinePlainIntervalMs) return;
+    last = Date.now();
+    console.log(line);
+  };
+}
+
+type DemoOptions = {
+  data: string;
+  fresh: boolean;
+  nodes?: number;
+  duration?: number;
+  inProcess: boolean;
+  blocks: number;
+  txs: number;
+};
+
 export function buildProgram(): Command {
   const program = new Command()
     .name('medledger')
@@ -31,19 +57,58 @@ export function buildProgram(): Command {
   program
     .command('demo')
     .description(
-      'run the demo: four organisations (hospital, clinic, laboratory, payer) sign transactions, ' +
-        'commit blocks and prove them (in one process until the node lands)',
+      'run the demo network: four organisations (hospital, clinic, laboratory, payer) each run a ' +
+        'validator node as an OS process on 127.0.0.1; Ctrl-C stops them, a second run resumes',
     )
-    .option('--blocks <count>', 'how many blocks to commit', positiveInteger('--blocks', 1000), 5)
-    .option('--txs <count>', 'transactions per block', positiveInteger('--txs', 10_000), 8)
-    .action((options: { blocks: number; txs: number }) => {
-      runFoundationDemo({
-        blockCount: options.blocks,
-        txPerBlock: options.txs,
+    .option('--data <dir>', 'the demo folder', 'medledger-demo')
+    .option('--fresh', 'delete the demo folder first and start a new chain', false)
+    .option(
+      '--nodes <count>',
+      'validator nodes of a new demo (default 4)',
+      positiveInteger('--nodes', demoLimits.nodesMax),
+    )
+    .option(
+      '--duration <seconds>',
+      'stop by itself after this many seconds',
+      positiveInteger('--duration', 86_400),
+    )
+    .option(
+      '--in-process',
+      'run the foundation demo instead: four validators in one process, no network',
+      false,
+    )
+    .option(
+      '--blocks <count>',
+      'with --in-process: how many blocks to commit',
+      positiveInteger('--blocks', 1000),
+      5,
+    )
+    .option(
+      '--txs <count>',
+      'with --in-process: transactions per block',
+      positiveInteger('--txs', 10_000),
+      8,
+    )
+    .action(async (options: DemoOptions) => {
+      if (options.inProcess) {
+        runFoundationDemo({
+          blockCount: options.blocks,
+          txPerBlock: options.txs,
+          print: (line) => console.log(line),
+        });
+        return;
+      }
+      await runDemoNetwork({
+        data: options.data,
+        nodeCount: options.nodes,
+        fresh: options.fresh,
+        durationSeconds: options.duration,
         print: (line) => console.log(line),
+        live: liveLine(),
       });
     });
 
+  registerNetworkCommands(program, (line) => console.log(line));
   registerSimCommand(program);
   return program;
 }

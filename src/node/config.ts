@@ -56,7 +56,11 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string') return JSON.stringify(value.slice(0, 80));
   if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${String(value)}`;
+  if (value === undefined || typeof value === 'function' || typeof value === 'symbol') {
+    return typeof value;
+  }
+  if (typeof value === 'bigint') return `bigint ${value.toString()}`;
+  return `${typeof value} ${JSON.stringify(value)}`;
 }
 
 function expectObject(

@@ -11,8 +11,8 @@ function medledger(...args: string[]) {
   return spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000 });
 }
 
-test('medledger demo commits blocks and verifies the proofs it prints', () => {
-  const run = medledger('demo', '--blocks', '3', '--txs', '2');
+test('medledger demo --in-process commits blocks and verifies the proofs it prints', () => {
+  const run = medledger('demo', '--in-process', '--blocks', '3', '--txs', '2');
   assert.equal(run.status, 0, run.stderr);
   const blockLines = run.stdout.split('\n').filter((line) => /^block +\d+ /.test(line));
   assert.equal(blockLines.length, 3);

@@ -1,0 +1,102 @@
+/**
+ * `npm run bench:net`: four validator processes on this machine under a closed-loop load of
+ * signed record-anchor transactions sent over HTTP, at three load levels (concurrent clients).
+ * Prints, per level, committed tx/s, p50/p95/p99 commit latency (submit → seen in a committed
+ * block), and CPU (% of one core) and peak RSS (VmHWM) per node; a progress display on stderr.
+ * Issue 5's targets: ≥ 2,500 tx/s sustained, p50 < 1 s at half that load, RSS < 300 MB per node.
+ */
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+
+import cliProgress from 'cli-progress';
+
+import { AnchorLoad, TestNetwork, quantile, sleep } from '../test/net/harness.ts';
+
+/** Load levels: concurrent clients, each with its own signer. */
+const loadLevelsClients = [4, 16, 64] as const;
+/** Seconds of load before measuring, and seconds measured, per level. */
+const warmupSeconds = Number(process.env.BENCH_NET_WARMUP_S ?? 5);
+const measureSeconds = Number(process.env.BENCH_NET_MEASURE_S ?? 20);
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
+const clockTicksPerSecond = 100;
+
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start at the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+function peakRssMegabytes(pid: number): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match === null ? Number.NaN : Number(match[1]) / 1024;
+}
+
+const network = await TestNetwork.create({
+  validators: 4,
+  loadSigners: Math.max(...loadLevelsClients),
+  logLevel: 'warn',
+});
+const bar = new cliProgress.SingleBar(
+  {
+    stream: process.stderr,
+    noTTYOutput: true,
+    notTTYSchedule: 5000,
+    format: '{level} [{bar}] {value}/{total} s · committed {committed} · {rate} tx/s',
+  },
+  cliProgress.Presets.shades_classic,
+);
+try {
+  await network.startValidators();
+  console.log(
+    `bench:net — 4 validator processes on 127.0.0.1, chain ${network.chainId}; warm-up ${warmupSeconds} s, measured ${measureSeconds} s per level`,
+  );
+  const pids = network.processes.map((p) => p.pid!);
+  for (const clients of loadLevelsClients) {
+    const load = new AnchorLoad({ network });
+    load.start(clients);
+    bar.start(warmupSeconds + measureSeconds, 0, {
+      level: `${clients} clients`,
+      committed: 0,
+      rate: 0,
+    });
+    for (let s = 1; s <= warmupSeconds; s++) {
+      await sleep(1000);
+      bar.update(s, { committed: load.committed, rate: '-' });
+    }
+    const startCommitted = load.committed;
+    const startLatencies = load.latenciesMs.length;
+    const startTicks = pids.map(cpuTicks);
+    const start = performance.now();
+    for (let s = 1; s <= measureSeconds; s++) {
+      await sleep(1000);
+      const rate = (
+        (load.committed - startCommitted) /
+        ((performance.now() - start) / 1000)
+      ).toFixed(0);
+      bar.update(warmupSeconds + s, { committed: load.committed, rate });
+    }
+    const seconds = (performance.now() - start) / 1000;
+    const committed = load.committed - startCommitted;
+    const latencies = load.latenciesMs.slice(startLatencies);
+    const cpu = pids.map(
+      (pid, i) => ((cpuTicks(pid) - startTicks[i]!) / clockTicksPerSecond / seconds) * 100,
+    );
+    bar.stop();
+    await load.close();
+    console.log(
+      `clients ${String(clients).padStart(3)}: committed ${(committed / seconds).toFixed(0)} tx/s (${committed} in ${seconds.toFixed(1)} s), ` +
+        `commit latency p50 ${quantile(latencies, 0.5).toFixed(0)} ms, p95 ${quantile(latencies, 0.95).toFixed(0)} ms, p99 ${quantile(latencies, 0.99).toFixed(0)} ms; ` +
+        `refused ${load.refused}`,
+    );
+    console.log(
+      `             CPU per node ${cpu.map((c) => `${c.toFixed(0)}%`).join(' ')}; peak RSS per node ${pids.map((pid) => `${peakRssMegabytes(pid).toFixed(0)} MB`).join(' ')}`,
+    );
+  }
+  const heights = await network.heights();
+  await network.assertAgree([0, 1, 2, 3], Math.min(...heights));
+  console.log(`all four nodes agree on ${Math.min(...heights)} blocks`);
+} finally {
+  bar.stop();
+  await network.destroy();
+}

@@ -1,0 +1,15 @@
+/** Every tunable number of the HTTP API, named with its unit (STYLE.md "Limits"). */
+import { chainLimits } from '../chain/index.ts';
+
+export const apiLimits = {
+  /** Largest request body of `POST /chain/transactions`, in bytes: one encoded transaction. */
+  transactionBodyBytesMax: chainLimits.txBytesMax,
+  /** Largest request body of any other route, in bytes. */
+  otherBodyBytesMax: 16 * 1024,
+  /** Longest wait of `POST /chain/transactions?wait=1` for the commit, in milliseconds. */
+  commitWaitMsMax: 10_000,
+  /** `Retry-After` of a busy answer, in seconds. */
+  busyRetryAfterSeconds: 1,
+  /** Longest time a request may take to arrive, in milliseconds (slow-client guard). */
+  requestTimeoutMs: 30_000,
+} as const;

@@ -1,0 +1,150 @@
+/**
+ * A `medledger node start` OS process: spawned with its output appended to a log file, waited
+ * on until `GET /health` answers, stopped with SIGTERM (then SIGKILL after a bound) or killed
+ * with SIGKILL, as the demo and the network tests drive it.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+import { MedLedgerError } from '../base/index.ts';
+
+/** The `medledger` executable (it runs `main.ts` through tsx). */
+export const medledgerBin = fileURLToPath(new URL('../../bin/medledger.js', import.meta.url));
+
+/** Bounds of starting and stopping node processes, in milliseconds. */
+export const nodeProcessLimits = {
+  /** Longest wait for a new process to answer `GET /health`. */
+  healthWaitMs: 60_000,
+  /** Pause between two health polls. */
+  healthPollMs: 150,
+  /** Longest wait after SIGTERM before SIGKILL. */
+  stopGraceMs: 10_000,
+  /** Longest wait of one HTTP request to a node. */
+  requestTimeoutMs: 5_000,
+  /** Log lines shown when a process fails to start. */
+  logTailLines: 15,
+} as const;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The last lines of a log file, for an error message. */
+export function tailOfFile(path: string, lines: number): string {
+  try {
+    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** A node process and how to reach it. */
+export class NodeProcess {
+  readonly configFile: string;
+  readonly logFile: string;
+  readonly url: string;
+  private child: ChildProcess | null = null;
+  private exited: Promise<number | null> = Promise.resolve(null);
+  private exitCode: number | null = null;
+
+  constructor(options: { configFile: string; logFile: string; httpPort: number }) {
+    this.configFile = options.configFile;
+    this.logFile = options.logFile;
+    this.url = `http://127.0.0.1:${options.httpPort}`;
+  }
+
+  /** The operating system's process id, or null when not running. */
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
+
+  get isRunning(): boolean {
+    return this.child !== null;
+  }
+
+  /** Spawns the process (output appended to the log file) and waits until it is healthy. */
+  async start(options: { extraEnv?: Record<string, string> } = {}): Promise<void> {
+    if (this.child !== null)
+      throw new MedLedgerError('already-running', `${this.url} is already running`);
+    const log = openSync(this.logFile, 'a');
+    const child = spawn(
+      process.execPath,
+      [medledgerBin, 'node', 'start', '--config', this.configFile],
+      {
+        stdio: ['ignore', log, log],
+        env: { ...process.env, ...options.extraEnv },
+        // Its own process group: a Ctrl-C at the terminal reaches the demo only, which then
+        // stops each node with one SIGTERM.
+        detached: true,
+      },
+    );
+    closeSync(log);
+    this.child = child;
+    this.exitCode = null;
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.exitCode = code ?? (signal === null ? null : 128);
+        if (this.child === child) this.child = null;
+        resolve(code);
+      });
+    });
+    await this.waitHealthy();
+  }
+
+  private async waitHealthy(): Promise<void> {
+    const deadline = Date.now() + nodeProcessLimits.healthWaitMs;
+    while (Date.now() < deadline) {
+      if (this.child === null) {
+        throw new MedLedgerError(
+          'node-failed',
+          `node ${this.configFile} exited with code ${this.exitCode} before it was healthy; the end of ${this.logFile}:\n${tailOfFile(this.logFile, nodeProcessLimits.logTailLines)}`,
+        );
+      }
+      try {
+        const response = await fetch(`${this.url}/health`, {
+          signal: AbortSignal.timeout(nodeProcessLimits.requestTimeoutMs),
+        });
+        if (response.ok) return;
+      } catch {
+        // Not listening yet.
+      }
+      await sleep(nodeProcessLimits.healthPollMs);
+    }
+    await this.kill();
+    throw new MedLedgerError(
+      'node-failed',
+      `node ${this.configFile} was not healthy after ${nodeProcessLimits.healthWaitMs} ms; the end of ${this.logFile}:\n${tailOfFile(this.logFile, nodeProcessLimits.logTailLines)}`,
+    );
+  }
+
+  /** SIGTERM, then SIGKILL if it has not exited after the grace period. Returns the exit code. */
+  async stop(graceMs: number = nodeProcessLimits.stopGraceMs): Promise<number | null> {
+    const child = this.child;
+    if (child === null) return this.exitCode;
+    child.kill('SIGTERM');
+    const timer = new Promise<'timeout'>((resolve) =>
+      setTimeout(() => resolve('timeout'), graceMs).unref(),
+    );
+    if ((await Promise.race([this.exited, timer])) === 'timeout') child.kill('SIGKILL');
+    await this.exited;
+    return this.exitCode;
+  }
+
+  /** SIGKILL (kill -9): the process gets no chance to clean up. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (child === null) return;
+    child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  /** SIGSTOP / SIGCONT: the process stops answering anyone (its links go silent) and resumes. */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+}

@@ -1,0 +1,122 @@
+// Checks the node configuration file: a valid file (relative paths resolved against its folder)
+// and, for each field, a wrong value refused with a message naming the field; real files on disk.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+import { NodeConfigError, loadNodeConfig, parseNodeConfig } from '../../src/node/index.ts';
+
+const key = 'a'.repeat(64);
+const valid = {
+  genesisFile: 'genesis.json',
+  keyFile: 'keys/node.key',
+  dataDir: '/srv/medledger/data',
+  p2p: { host: '127.0.0.1', port: 26656 },
+  http: { host: '127.0.0.1', port: 0 },
+  peers: [{ publicKey: key, host: 'node2.example', port: 26657 }],
+  logLevel: 'warn',
+};
+
+test('parseNodeConfig resolves relative paths against the base folder and fills defaults', () => {
+  const config = parseNodeConfig(valid, { baseDirectory: '/etc/medledger' });
+  assert.equal(config.genesisFile, '/etc/medledger/genesis.json');
+  assert.equal(config.keyFile, '/etc/medledger/keys/node.key');
+  assert.equal(config.dataDir, '/srv/medledger/data');
+  assert.deepEqual(config.p2p, { host: '127.0.0.1', port: 26656 });
+  assert.deepEqual(config.peers, [{ publicKey: key, host: 'node2.example', port: 26657 }]);
+  assert.equal(config.logLevel, 'warn');
+  const minimal = parseNodeConfig(
+    { ...valid, peers: undefined, logLevel: undefined },
+    { baseDirectory: '/' },
+  );
+  assert.deepEqual(minimal.peers, []);
+  assert.equal(minimal.logLevel, 'info');
+});
+
+test('parseNodeConfig names the wrong field, what it expected and what it found', () => {
+  const cases: [unknown, RegExp][] = [
+    [[], /config : expected an object, found an array/],
+    [{ ...valid, extra: 1 }, /config extra: unexpected field/],
+    [{ ...valid, genesisFile: undefined }, /config genesisFile: missing/],
+    [{ ...valid, keyFile: 7 }, /config keyFile: expected a non-empty string, found number 7/],
+    [{ ...valid, dataDir: '' }, /config dataDir: expected a non-empty string/],
+    [
+      { ...valid, p2p: { host: '127.0.0.1' } },
+      /config p2p.port: expected a port from 0 to 65535, found undefined/,
+    ],
+    [
+      { ...valid, http: { host: '127.0.0.1', port: 70000 } },
+      /config http.port: expected a port from 0 to 65535, found number 70000/,
+    ],
+    [
+      { ...valid, http: { host: 'a b', port: 1 } },
+      /config http.host: expected a host name or IP address/,
+    ],
+    [
+      { ...valid, p2p: { host: '127.0.0.1', port: 1, tls: true } },
+      /config p2p.tls: unexpected field/,
+    ],
+    [{ ...valid, peers: {} }, /config peers: expected an array, found an object/],
+    [
+      { ...valid, peers: [{ publicKey: 'AB', host: 'h', port: 1 }] },
+      /config peers\[0\].publicKey: expected 64 lower-case hex digits, found "AB"/,
+    ],
+    [
+      { ...valid, peers: [{ publicKey: key, host: 'h', port: 0 }] },
+      /config peers\[0\].port: expected a port from 1 to 65535, found 0/,
+    ],
+    [
+      { ...valid, peers: [valid.peers[0], valid.peers[0]] },
+      /config peers\[1\].publicKey: the key appears twice/,
+    ],
+    [
+      { ...valid, logLevel: 'verbose' },
+      /config logLevel: expected one of fatal, error, warn, info, debug, trace, silent, found "verbose"/,
+    ],
+  ];
+  for (const [input, message] of cases) {
+    assert.throws(
+      () => parseNodeConfig(input, { baseDirectory: '/' }),
+      (error: unknown) => {
+        assert.ok(error instanceof NodeConfigError);
+        assert.equal(error.code, 'config-invalid');
+        assert.match(error.message, message);
+        return true;
+      },
+    );
+  }
+});
+
+test('loadNodeConfig reads a real file and names the file in every refusal', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'medledger-'));
+  try {
+    const file = join(dir, 'node.json');
+    writeFileSync(file, JSON.stringify(valid));
+    const config = loadNodeConfig(file);
+    assert.equal(config.genesisFile, join(dir, 'genesis.json'));
+    assert.equal(config.keyFile, join(dir, 'keys', 'node.key'));
+
+    assert.throws(
+      () => loadNodeConfig(join(dir, 'missing.json')),
+      /config file .*missing\.json does not exist/,
+    );
+    mkdirSync(join(dir, 'folder.json'));
+    assert.throws(() => loadNodeConfig(join(dir, 'folder.json')), /expected a regular file/);
+    writeFileSync(join(dir, 'broken.json'), '{"genesisFile":');
+    assert.throws(() => loadNodeConfig(join(dir, 'broken.json')), /broken\.json is not valid JSON/);
+    writeFileSync(join(dir, 'huge.json'), ' '.repeat(300 * 1024));
+    assert.throws(
+      () => loadNodeConfig(join(dir, 'huge.json')),
+      /huge\.json is 307200 bytes, at most 262144 allowed/,
+    );
+    writeFileSync(join(dir, 'wrong.json'), JSON.stringify({ ...valid, logLevel: 3 }));
+    assert.throws(
+      () => loadNodeConfig(join(dir, 'wrong.json')),
+      /wrong\.json: config logLevel: expected one of/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
