@@ -12,8 +12,16 @@ import cliProgress from 'cli-progress';
 
 import { AnchorLoad, TestNetwork, quantile, sleep } from '../test/net/harness.ts';
 
-/** Load levels: concurrent clients, each with its own signer. */
-const loadLevelsClients = [4, 16, 64] as const;
+/**
+ * Load levels: concurrent clients (each its own signer) sending batches of signed anchors
+ * (`POST /chain/transactions/batch`); a paced level sends a fixed total rate, a closed-loop
+ * level as fast as commits allow (at most `outstanding` accepted and uncommitted per client).
+ */
+const loadLevels = [
+  { name: 'paced 1,250 tx/s', clients: 8, batchSize: 25, outstanding: 1_000, rate: 1_250 },
+  { name: 'paced 2,500 tx/s', clients: 8, batchSize: 50, outstanding: 1_000, rate: 2_500 },
+  { name: 'closed loop', clients: 16, batchSize: 100, outstanding: 1_000, rate: null },
+] as const;
 /** Seconds of load before measuring, and seconds measured, per level. */
 const warmupSeconds = Number(process.env.BENCH_NET_WARMUP_S ?? 5);
 const measureSeconds = Number(process.env.BENCH_NET_MEASURE_S ?? 20);
@@ -34,7 +42,7 @@ function peakRssMegabytes(pid: number): number {
 
 const network = await TestNetwork.create({
   validators: 4,
-  loadSigners: Math.max(...loadLevelsClients),
+  loadSigners: loadLevels.reduce((sum, level) => sum + level.clients, 0),
   logLevel: 'warn',
 });
 const bar = new cliProgress.SingleBar(
@@ -52,11 +60,19 @@ try {
     `bench:net — 4 validator processes on 127.0.0.1, chain ${network.chainId}; warm-up ${warmupSeconds} s, measured ${measureSeconds} s per level`,
   );
   const pids = network.processes.map((p) => p.pid!);
-  for (const clients of loadLevelsClients) {
-    const load = new AnchorLoad({ network });
-    load.start(clients);
+  let firstSigner = 0;
+  for (const level of loadLevels) {
+    const { clients } = level;
+    const load = new AnchorLoad({
+      network,
+      batchSize: level.batchSize,
+      maxOutstandingPerClient: level.outstanding,
+      ...(level.rate === null ? {} : { ratePerClient: level.rate / clients }),
+    });
+    load.start(clients, firstSigner);
+    firstSigner += clients;
     bar.start(warmupSeconds + measureSeconds, 0, {
-      level: `${clients} clients`,
+      level: level.name,
       committed: 0,
       rate: 0,
     });
@@ -85,7 +101,7 @@ try {
     bar.stop();
     await load.close();
     console.log(
-      `clients ${String(clients).padStart(3)}: committed ${(committed / seconds).toFixed(0)} tx/s (${committed} in ${seconds.toFixed(1)} s), ` +
+      `${level.name} (${clients} clients, batches of ${level.batchSize}): committed ${(committed / seconds).toFixed(0)} tx/s (${committed} in ${seconds.toFixed(1)} s), ` +
         `commit latency p50 ${quantile(latencies, 0.5).toFixed(0)} ms, p95 ${quantile(latencies, 0.95).toFixed(0)} ms, p99 ${quantile(latencies, 0.99).toFixed(0)} ms; ` +
         `refused ${load.refused}`,
     );

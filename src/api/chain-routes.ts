@@ -5,7 +5,9 @@
  */
 import type { FastifyInstance } from 'fastify';
 
-import { fromHex } from '../base/index.ts';
+import { fromHex, toHex } from '../base/index.ts';
+import { CodecError, array, bytes } from '../codec/index.ts';
+import { chainLimits } from '../chain/index.ts';
 import type { RunningNode } from '../node/index.ts';
 import { committedBlockJson, transactionLocationJson } from './block-json.ts';
 import { ApiError, ApiErrorCode } from './errors.ts';
@@ -13,6 +15,11 @@ import { apiLimits } from './limits.ts';
 
 /** The media type of a submitted transaction (RFC 8949 §9.5). */
 export const transactionMediaType = 'application/cbor';
+
+/** A batch: one CBOR array of encoded transactions (byte strings), each judged on its own. */
+const TransactionBatchSchema = array(bytes({ lengthMax: chainLimits.txBytesMax }), {
+  itemsMax: apiLimits.batchTransactionsMax,
+});
 
 function parseHeight(text: string): number {
   if (!/^[0-9]{1,16}$/.test(text)) {
@@ -50,6 +57,14 @@ function parseWait(value: unknown): boolean {
     `wait: expected 1, 0, true or false, found ${JSON.stringify(value).slice(0, 40)}`,
   );
 }
+
+/** The API error code of each refusal of the node. */
+const submitErrorCode = {
+  busy: ApiErrorCode.busy,
+  invalid: ApiErrorCode.invalidTransaction,
+  duplicate: ApiErrorCode.duplicate,
+  'bad-nonce': ApiErrorCode.badNonce,
+} as const;
 
 /** Registers the `/chain` routes (mount with `prefix: '/chain'`). */
 export function chainRoutes(app: FastifyInstance, options: { node: RunningNode }): Promise<void> {
@@ -116,6 +131,40 @@ export function chainRoutes(app: FastifyInstance, options: { node: RunningNode }
         return reply.code(202).send({ txId: Buffer.from(txId).toString('hex'), committed: false });
       }
       return reply.code(200).send(transactionLocationJson(location));
+    },
+  );
+
+  app.post(
+    '/transactions/batch',
+    { bodyLimit: apiLimits.batchBodyBytesMax },
+    async (request, reply) => {
+      const contentType = request.headers['content-type'] ?? '';
+      if (!(request.body instanceof Buffer) || !contentType.startsWith(transactionMediaType)) {
+        throw new ApiError(
+          ApiErrorCode.unsupportedMediaType,
+          `expected a body of type ${transactionMediaType} (a CBOR array of signed transactions), found ${JSON.stringify(contentType.slice(0, 60)) || 'none'}`,
+        );
+      }
+      let encoded: readonly Uint8Array[];
+      try {
+        encoded = TransactionBatchSchema.decode(new Uint8Array(request.body));
+      } catch (error) {
+        if (!(error instanceof CodecError)) throw error;
+        throw new ApiError(
+          ApiErrorCode.badRequest,
+          `expected a CBOR array of at most ${apiLimits.batchTransactionsMax} encoded transactions: ${error.message}`,
+        );
+      }
+      // Each transaction is admitted or refused on its own (not all-or-nothing): the results
+      // come back in the order of the batch.
+      const results = await Promise.all(encoded.map((tx) => node.submitTransaction(tx)));
+      return reply.code(200).send({
+        results: results.map((result) =>
+          result.accepted
+            ? { txId: toHex(result.txId) }
+            : { error: { code: submitErrorCode[result.code], message: result.message } },
+        ),
+      });
     },
   );
 

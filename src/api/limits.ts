@@ -4,6 +4,10 @@ import { chainLimits } from '../chain/index.ts';
 export const apiLimits = {
   /** Largest request body of `POST /chain/transactions`, in bytes: one encoded transaction. */
   transactionBodyBytesMax: chainLimits.txBytesMax,
+  /** Most transactions in one `POST /chain/transactions/batch`. */
+  batchTransactionsMax: 1_000,
+  /** Largest request body of `POST /chain/transactions/batch`, in bytes. */
+  batchBodyBytesMax: 4 * 1024 * 1024,
   /** Largest request body of any other route, in bytes. */
   otherBodyBytesMax: 16 * 1024,
   /** Longest wait of `POST /chain/transactions?wait=1` for the commit, in milliseconds. */

@@ -23,5 +23,7 @@ export {
   fetchStatus,
   fetchBlock,
   submitEncoded,
+  submitBatch,
+  type BatchItemAnswer,
 } from './node-client.ts';
 export { demoMarkerFile, demoLimits } from './demo-network.ts';

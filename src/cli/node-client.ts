@@ -2,6 +2,8 @@
  * A small client of a node's HTTP API (fetch, with a timeout on every request), for the CLI, the
  * demo, the network tests and the benchmark.
  */
+import { array, bytes } from '../codec/index.ts';
+import { chainLimits } from '../chain/index.ts';
 import { MedLedgerError } from '../base/index.ts';
 import type { NodeStatus } from '../node/index.ts';
 
@@ -137,5 +139,32 @@ export async function submitEncoded(
     code: error?.code ?? null,
     body,
     retryAfterSeconds: retryAfter === null ? null : Number(retryAfter),
+  };
+}
+
+/** Encodes a batch for `POST /chain/transactions/batch`: one CBOR array of byte strings. */
+const BatchSchema = array(bytes({ lengthMax: chainLimits.txBytesMax }), { itemsMax: 1_000 });
+
+/** What the node answered for each transaction of a batch: its id, or the error code. */
+export type BatchItemAnswer = { readonly txId: string } | { readonly code: string };
+
+/** POSTs up to 1,000 signed transactions in one request; one answer per transaction, in order. */
+export async function submitBatch(
+  baseUrl: string,
+  encoded: readonly Uint8Array[],
+): Promise<{ status: number; items: readonly BatchItemAnswer[] }> {
+  const response = await request(`${baseUrl}/chain/transactions/batch`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/cbor' },
+    body: BatchSchema.encode(encoded),
+  });
+  const body = (await response.json().catch(() => ({}))) as {
+    results?: ({ txId: string } | { error: { code: string } })[];
+  };
+  return {
+    status: response.status,
+    items: (body.results ?? []).map((result) =>
+      'txId' in result ? { txId: result.txId } : { code: result.error.code },
+    ),
   };
 }

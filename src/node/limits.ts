@@ -27,7 +27,7 @@ export const nodeLimits = {
    * A proposer waits this long after its last commit for transactions to gather before it
    * proposes (unless a full block's worth is waiting), in ms: bigger blocks, fewer fsyncs.
    */
-  blockIntervalMinMs: 200,
+  blockIntervalMinMs: 50,
   /** With an empty mempool, a proposer waits this long after the last commit, then proposes an empty block. */
   emptyBlockIntervalMs: 1_000,
   /** A proposed block's time may be at most this far ahead of this node's clock. */

@@ -530,8 +530,13 @@ class Node implements RunningNode {
   }
 
   #validate(height: number, hash: Hash, block: Block): void {
+    const started = performance.now();
     this.#app.validate(block).then(
       (reason) => {
+        this.#logger.debug(
+          { height, txs: block.txs.length, ms: Math.round(performance.now() - started) },
+          'block checked',
+        );
         if (reason !== null) {
           this.#logger.warn({ height, block: shortHex(hash), reason }, 'block refused');
         }
@@ -590,11 +595,21 @@ class Node implements RunningNode {
     const proposer = set.validators[state.ownIndex]?.publicKey;
     if (proposer === undefined) return;
     try {
+      const started = performance.now();
       const block = this.#app.build({
         height: pending.height,
         lastCommit: pending.lastCommit,
         proposer,
       });
+      this.#logger.debug(
+        {
+          height: pending.height,
+          round: pending.round,
+          txs: block.txs.length,
+          ms: Math.round(performance.now() - started),
+        },
+        'block built',
+      );
       this.#enqueueLocal({
         kind: 'value-ready',
         height: pending.height,
@@ -609,7 +624,8 @@ class Node implements RunningNode {
   #commit(block: Block, commit: Commit): void {
     const started = performance.now();
     const outcome = this.#app.commit(block, commit);
-    this.#metrics.blockCommitDuration.observe((performance.now() - started) / 1000);
+    const commitMs = performance.now() - started;
+    this.#metrics.blockCommitDuration.observe(commitMs / 1000);
     const now = this.#now();
     this.#lastCommitAtMs = now;
     this.#metrics.committedBlocks.inc();
@@ -623,6 +639,7 @@ class Node implements RunningNode {
         block: shortHex(outcome.hash),
         txs: outcome.txIds.length,
         round: commit.round,
+        ms: Math.round(commitMs),
       },
       'block committed',
     );

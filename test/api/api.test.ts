@@ -7,6 +7,7 @@ import { pino } from 'pino';
 
 import { buildApiServer, startApiServer } from '../../src/api/index.ts';
 import { toHex } from '../../src/base/index.ts';
+import { array, bytes } from '../../src/codec/index.ts';
 import { makeAnchorRecord, makeEnrolPatient } from '../../src/cli/index.ts';
 import { generateEd25519KeyPair } from '../../src/keys/index.ts';
 import { MemoryNode } from './memory-node.ts';
@@ -297,3 +298,59 @@ test('startApiServer listens on a real socket and close() frees it', async () =>
   );
   await first.close();
 });
+
+test('POST /chain/transactions/batch judges each transaction on its own, in order', async () => {
+  const { app, keyPair } = await setup();
+  const enrol = makeEnrolPatient({ chainId, keyPair, nonce: 0 });
+  const anchor = makeAnchorRecord({
+    chainId,
+    keyPair,
+    nonce: 1,
+    orgId: 'org',
+    patientId: enrol.patientId,
+  });
+  const tampered = makeEnrolPatient({ chainId, keyPair, nonce: 2 }).encoded.slice();
+  tampered[tampered.length - 1]! ^= 1;
+  const batch = TransactionBatch.encode([enrol.encoded, anchor.encoded, enrol.encoded, tampered]);
+  const response = await submitBatch(app, batch);
+  assert.equal(response.statusCode, 200, response.body);
+  const { results } = response.json() as {
+    results: ({ txId: string } | { error: { code: string } })[];
+  };
+  assert.deepEqual(
+    results.map((result) => ('txId' in result ? result.txId : result.error.code)),
+    [toHex(enrol.txId), toHex(anchor.txId), 'duplicate', 'invalid-transaction'],
+  );
+});
+
+test('POST /chain/transactions/batch refuses a body that is not a bounded array of byte strings', async () => {
+  const { app, keyPair } = await setup();
+  const one = makeEnrolPatient({ chainId, keyPair, nonce: 0 }).encoded;
+  // A single transaction is not a batch (its encoding is not an array of byte strings).
+  assertError(await submitBatch(app, one), 400, 'bad-request', /CBOR array/);
+  assertError(await submitBatch(app, new Uint8Array([0x81, 0x01])), 400, 'bad-request');
+  const tooMany = TransactionBatch.encode(Array.from({ length: 1001 }, () => new Uint8Array(1)));
+  assertError(await submitBatch(app, tooMany), 400, 'bad-request', /at most 1000/);
+  const text = await app.inject({
+    method: 'POST',
+    url: '/chain/transactions/batch',
+    headers: { 'content-type': 'text/plain' },
+    payload: 'hello',
+  });
+  assertError(text, 415, 'unsupported-media-type');
+  // Larger than one transaction is allowed (up to the batch bound).
+  const big = TransactionBatch.encode(Array.from({ length: 600 }, () => one));
+  assert.ok(big.length > 64 * 1024);
+  assert.equal((await submitBatch(app, big)).statusCode, 200);
+});
+
+const TransactionBatch = array(bytes({ lengthMax: 65_536 }), { itemsMax: 2_000 });
+
+function submitBatch(app: Awaited<ReturnType<typeof setup>>['app'], body: Uint8Array) {
+  return app.inject({
+    method: 'POST',
+    url: '/chain/transactions/batch',
+    headers: { 'content-type': 'application/cbor' },
+    payload: Buffer.from(body),
+  });
+}

@@ -16,6 +16,7 @@ import {
   fetchStatus,
   makeAnchorRecord,
   makeEnrolPatient,
+  submitBatch,
   submitEncoded,
 } from '../../src/cli/index.ts';
 import type { Ed25519KeyPair } from '../../src/crypto/index.ts';
@@ -214,12 +215,20 @@ export class AnchorLoad {
   private readonly outstanding = new Map<string, Outstanding>();
   private observedHeight = 0;
   private readonly maxOutstandingPerClient: number;
+  private readonly batchSize: number;
+  private readonly ratePerClient: number | null;
 
   constructor(options: {
     network: TestNetwork;
     targets?: () => number[];
     maxOutstandingPerClient?: number;
+    /** Transactions per request (`POST /chain/transactions/batch` when more than 1). */
+    batchSize?: number;
+    /** Paced load: each client sends at most this many transactions per second (batches only). */
+    ratePerClient?: number;
   }) {
+    this.batchSize = options.batchSize ?? 1;
+    this.ratePerClient = options.ratePerClient ?? null;
     this.network = options.network;
     this.targets =
       options.targets ??
@@ -231,10 +240,16 @@ export class AnchorLoad {
     return this.outstanding.size;
   }
 
-  start(clients: number): void {
+  /** Starts `clients` clients with the load signers from `firstSigner` on (fresh nonces). */
+  start(clients: number, firstSigner = 0): void {
     this.running = true;
     this.observing = true;
-    const signers = this.network.loadSigners.slice(0, clients);
+    const signers = this.network.loadSigners.slice(firstSigner, firstSigner + clients);
+    if (signers.length < clients) {
+      throw new Error(
+        `the network has ${this.network.loadSigners.length} load signers, ${firstSigner + clients} needed`,
+      );
+    }
     this.tasks = signers.map((signer, index) => this.client(signer, index));
     this.observer = this.observe();
   }
@@ -284,6 +299,7 @@ export class AnchorLoad {
     let nonce = 0;
     let counter = index;
     let patientId: Uint8Array | null = null;
+    let pacedSent: { start: number; sent: number } | null = null;
     const mine = new Map<string, Outstanding>();
     while (this.running) {
       const target = this.target(counter++);
@@ -320,6 +336,19 @@ export class AnchorLoad {
           }
           continue;
         }
+        if (this.batchSize > 1) {
+          if (this.ratePerClient !== null) {
+            // Paced: the n-th transaction of this client is due at n / rate seconds.
+            pacedSent ??= { start: performance.now(), sent: 0 };
+            const due = pacedSent.start + (pacedSent.sent / this.ratePerClient) * 1000;
+            const wait = due - performance.now();
+            if (wait > 0) await sleep(wait);
+          }
+          const next = await this.submitAnchorBatch({ url, signer, patientId, nonce, mine });
+          if (pacedSent !== null) pacedSent.sent += next - nonce;
+          nonce = next;
+          continue;
+        }
         const tx = makeAnchorRecord({
           chainId,
           keyPair: signer.keyPair,
@@ -349,6 +378,54 @@ export class AnchorLoad {
         await sleep(retryPauseMs);
       }
     }
+  }
+
+  /** Signs and submits one batch of anchors; returns the next nonce. */
+  private async submitAnchorBatch(options: {
+    url: string;
+    signer: { orgId: string; keyPair: Ed25519KeyPair };
+    patientId: Uint8Array;
+    nonce: number;
+    mine: Map<string, Outstanding>;
+  }): Promise<number> {
+    const count = Math.min(this.batchSize, this.maxOutstandingPerClient - options.mine.size);
+    const txs = Array.from({ length: count }, (_, index) =>
+      makeAnchorRecord({
+        chainId: this.network.chainId,
+        keyPair: options.signer.keyPair,
+        nonce: options.nonce + index,
+        orgId: options.signer.orgId,
+        patientId: options.patientId,
+      }),
+    );
+    const answer = await submitBatch(
+      options.url,
+      txs.map((tx) => tx.encoded),
+    );
+    if (answer.items.length !== txs.length) {
+      this.refused += txs.length;
+      await sleep(retryPauseMs);
+      return options.nonce;
+    }
+    const now = performance.now();
+    for (const [index, item] of answer.items.entries()) {
+      const tx = txs[index]!;
+      if ('code' in item && item.code === 'invalid-transaction') {
+        throw new Error(`load transaction refused as invalid: ${JSON.stringify(item)}`);
+      }
+      if ('code' in item && item.code !== 'duplicate') this.refused++;
+      // A busy refusal is retried soon; an accepted or duplicate one is awaited.
+      const busy = 'code' in item && item.code !== 'duplicate';
+      const entry = {
+        encoded: tx.encoded,
+        nonce: tx.nonce,
+        submittedAt: now,
+        resubmittedAt: busy ? now - resubmitAfterMs + 250 : now,
+      };
+      this.outstanding.set(toHex(tx.txId), entry);
+      options.mine.set(toHex(tx.txId), entry);
+    }
+    return options.nonce + txs.length;
   }
 
   private async observe(): Promise<void> {
