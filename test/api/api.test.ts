@@ -314,9 +314,9 @@ test('POST /chain/transactions/batch judges each transaction on its own, in orde
   const batch = TransactionBatch.encode([enrol.encoded, anchor.encoded, enrol.encoded, tampered]);
   const response = await submitBatch(app, batch);
   assert.equal(response.statusCode, 200, response.body);
-  const { results } = response.json() as {
+  const { results } = response.json<{
     results: ({ txId: string } | { error: { code: string } })[];
-  };
+  }>();
   assert.deepEqual(
     results.map((result) => ('txId' in result ? result.txId : result.error.code)),
     [toHex(enrol.txId), toHex(anchor.txId), 'duplicate', 'invalid-transaction'],
