@@ -27,6 +27,7 @@ import { buildChain, contextOf } from '../test/chain/fixtures.ts';
 import { benchConsensus } from './consensus.ts';
 import { benchContracts } from './contracts.ts';
 import { benchStore } from './store.ts';
+import { benchP2p } from './p2p.ts';
 import { measureRate, measureRateAsync, median, report } from './harness.ts';
 
 /** A deterministic pseudo-random byte source (xorshift32), so every run measures the same data. */
@@ -338,3 +339,4 @@ benchStateTree();
 benchConsensus();
 benchContracts();
 benchStore();
+await benchP2p();
