@@ -129,6 +129,7 @@ class Workload {
       provision: {
         type: 'permit',
         period: null,
+        dataPeriod: null,
         actors: [{ kind: 'organization', id: orgIds[n % orgIds.length]! }],
         actions: ['access'],
         purposes: ['TREAT'],

@@ -1,12 +1,37 @@
 /** Small byte helpers shared by the pure core. No I/O, no Node-only APIs. */
 
 const hexAlphabet = '0123456789abcdef';
+/** Char codes of the hex digits of each byte value: `2 * byte` (high), `2 * byte + 1` (low). */
+const hexCodes: number[] = [];
+for (let byte = 0; byte < 256; byte++) {
+  hexCodes.push(hexAlphabet.charCodeAt(byte >> 4), hexAlphabet.charCodeAt(byte & 15));
+}
+/** Longest input converted in one piece (its char codes go through one reused array). */
+const hexChunkBytes = 1024;
+const hexChunk: number[] = [];
 
-/** Lower-case hex of `bytes`. */
+/**
+ * Lower-case hex of `bytes`. Built from char codes in chunks rather than by concatenation, so the
+ * result is one flat string (ids in receipts and events live as long as the block).
+ */
 export function toHex(bytes: Uint8Array): string {
+  if (bytes.length <= hexChunkBytes) return hexOf(bytes, 0, bytes.length);
   let out = '';
-  for (const byte of bytes) out += hexAlphabet[byte >> 4]! + hexAlphabet[byte & 15]!;
+  for (let start = 0; start < bytes.length; start += hexChunkBytes) {
+    out += hexOf(bytes, start, Math.min(bytes.length, start + hexChunkBytes));
+  }
   return out;
+}
+
+/** Hex of `bytes[start, end)`, at most `hexChunkBytes` bytes. */
+function hexOf(bytes: Uint8Array, start: number, end: number): string {
+  hexChunk.length = 2 * (end - start);
+  for (let index = start, at = 0; index < end; index++, at += 2) {
+    const byte = bytes[index]!;
+    hexChunk[at] = hexCodes[2 * byte]!;
+    hexChunk[at + 1] = hexCodes[2 * byte + 1]!;
+  }
+  return String.fromCharCode.apply(null, hexChunk);
 }
 
 /** Parses lower- or upper-case hex; throws a `TypeError` naming the problem. */

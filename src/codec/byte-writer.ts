@@ -1,6 +1,7 @@
 import { assert } from '../base/index.ts';
 
 import { CodecError } from './codec-error.ts';
+import { codecBytesMax } from './limits.ts';
 
 /** CBOR major types (RFC 8949 §3.1). */
 export const MajorType = {
@@ -108,6 +109,16 @@ export class ByteWriter {
     return this.buffer.slice(0, this.length);
   }
 
+  /** Forgets what was written, keeping the buffer for the next value. */
+  reset(): void {
+    this.length = 0;
+  }
+
+  /** Bytes allocated for the buffer (not bytes written). */
+  capacity(): number {
+    return this.buffer.length;
+  }
+
   private reserve(count: number): void {
     const needed = this.length + count;
     if (needed > this.bytesMax) {
@@ -126,6 +137,34 @@ export class ByteWriter {
     this.buffer = grown;
     this.view = new DataView(grown.buffer);
   }
+}
+
+/**
+ * Largest buffer, in bytes, that `takeWriter` keeps for the next encoding: a writer that grew
+ * past it (a block's encoding) is dropped rather than held for the life of the process.
+ */
+export const pooledWriterBytesMax = 65_536;
+
+let pooledWriter: ByteWriter | null = null;
+
+/**
+ * A writer of `codecBytesMax` for one top-level encoding, reusing the buffer of the last one
+ * returned with `releaseWriter`: most encodings are small state values and transaction bodies,
+ * and a fresh buffer (and view) per value was a large part of the allocation of contract
+ * execution (bench `contracts: execution`). A nested encoding (a getter that encodes while its
+ * object is being encoded) simply gets a fresh writer.
+ */
+export function takeWriter(): ByteWriter {
+  const writer = pooledWriter;
+  if (writer === null) return new ByteWriter(codecBytesMax);
+  pooledWriter = null;
+  writer.reset();
+  return writer;
+}
+
+/** Gives a writer from `takeWriter` back once its bytes were copied out with `finish`. */
+export function releaseWriter(writer: ByteWriter): void {
+  if (writer.capacity() <= pooledWriterBytesMax) pooledWriter = writer;
 }
 
 /**

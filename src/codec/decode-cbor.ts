@@ -19,6 +19,10 @@ export type DecodeCborOptions = {
 // instead of stripping it, so that every accepted text re-encodes to the same bytes.
 const textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/** Longest text decoded through the ASCII path (`Decoder.readAscii`), in bytes. */
+const asciiTextBytesMax = 256;
+const asciiCodes: number[] = [];
+
 const expectedItem = 'an integer, byte string, text string, array, map, false, true or null';
 const twoTo32 = 2 ** 32;
 // The largest 8-byte argument that is still a safe integer has this high word.
@@ -82,13 +86,22 @@ function limitOption(name: string, value: number | undefined, max: number): numb
 
 class Decoder {
   private offset = 0;
-  private readonly view: DataView;
 
+  // No DataView over the input: reading `bytes.buffer` makes V8 move a small array (the most
+  // common input: a state value, a transaction body) off its heap first, which cost more than the
+  // rest of decoding it (bench `contracts: execution`); heads are read byte by byte instead.
   constructor(
     private readonly bytes: Uint8Array,
     private readonly depthMax: number,
-  ) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  ) {}
+
+  /** The big-endian u32 at `offset` (the caller checked the bytes are there). */
+  private readUint32(offset: number): number {
+    const bytes = this.bytes;
+    return (
+      bytes[offset]! * 0x1000000 +
+      ((bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!)
+    );
   }
 
   decodeItem(): CborValue {
@@ -230,17 +243,17 @@ class Decoder {
     let argument: number;
     let minimum: number;
     if (size === 1) {
-      argument = this.view.getUint8(this.offset);
+      argument = this.bytes[this.offset]!;
       minimum = 24;
     } else if (size === 2) {
-      argument = this.view.getUint16(this.offset);
+      argument = (this.bytes[this.offset]! << 8) | this.bytes[this.offset + 1]!;
       minimum = 0x100;
     } else if (size === 4) {
-      argument = this.view.getUint32(this.offset);
+      argument = this.readUint32(this.offset);
       minimum = 0x10000;
     } else {
-      const high = this.view.getUint32(this.offset);
-      const low = this.view.getUint32(this.offset + 4);
+      const high = this.readUint32(this.offset);
+      const low = this.readUint32(this.offset + 4);
       if (high > safeHighWordMax) {
         this.offset += size;
         throw this.unsafeArgument(start, major, (BigInt(high) << 32n) | BigInt(low));
@@ -307,6 +320,10 @@ class Decoder {
   }
 
   private readText(start: number, length: number): string {
+    if (length <= asciiTextBytesMax) {
+      const text = this.readAscii(length);
+      if (text !== null) return text;
+    }
     const encoded = this.bytes.subarray(this.offset, this.offset + length);
     this.offset += length;
     try {
@@ -314,6 +331,24 @@ class Decoder {
     } catch {
       return this.invalidUtf8(start, encoded);
     }
+  }
+
+  /**
+   * The next `length` bytes as text if they are all ASCII (then UTF-8 and the string agree byte
+   * for byte), or null without moving. Codes, ids and names are short ASCII strings, and this
+   * avoids `TextDecoder` and the view it needs (bench `contracts: execution`).
+   */
+  private readAscii(length: number): string | null {
+    const bytes = this.bytes;
+    const offset = this.offset;
+    asciiCodes.length = length;
+    for (let index = 0; index < length; index++) {
+      const byte = bytes[offset + index]!;
+      if (byte >= 0x80) return null;
+      asciiCodes[index] = byte;
+    }
+    this.offset += length;
+    return String.fromCharCode.apply(null, asciiCodes);
   }
 
   private invalidUtf8(start: number, encoded: Uint8Array): never {

@@ -1,17 +1,19 @@
 import { assert } from '../base/index.ts';
 
 import {
-  ByteWriter,
+  type ByteWriter,
   MajorType,
   SimpleByte,
   compareCodePoints,
+  releaseWriter,
+  takeWriter,
   utf8LengthOf,
 } from './byte-writer.ts';
 import type { CborValue, FieldPath } from './cbor-value.ts';
 import { childPath, describeValue, renderPath, rootPath } from './cbor-value.ts';
 import { CodecError } from './codec-error.ts';
 import type { CodecErrorCode } from './codec-error.ts';
-import { codecBytesMax, codecDepthMax } from './limits.ts';
+import { codecDepthMax } from './limits.ts';
 
 /** Options of `encodeCbor`. */
 export type EncodeCborOptions = {
@@ -28,9 +30,13 @@ export type EncodeCborOptions = {
  * `codecBytesMax`. The result is a new array; the encoder keeps no reference to `value`.
  */
 export function encodeCbor(value: CborValue, options: EncodeCborOptions = {}): Uint8Array {
-  const writer = new ByteWriter(codecBytesMax);
-  writeCborValue(writer, value, rootPath(options.name ?? 'value'), 0);
-  return writer.finish();
+  const writer = takeWriter();
+  try {
+    writeCborValue(writer, value, rootPath(options.name ?? 'value'), 0);
+    return writer.finish();
+  } finally {
+    releaseWriter(writer);
+  }
 }
 
 const valueModel = 'a safe integer, Uint8Array, string, boolean, null, array or plain object';

@@ -16,7 +16,7 @@ import {
   type RecordVersion,
   RecordVersionSchema,
 } from './schemas.ts';
-import { StateNamespace, stateKey, u64Part } from './state-keys.ts';
+import { StateNamespace, u64Part } from './state-keys.ts';
 
 /** FHIR R4 resource type names: an upper-case letter, then letters. */
 const resourceTypePattern = /^[A-Z][A-Za-z]{0,63}$/;
@@ -49,11 +49,14 @@ function requireCustodian(scope: TxScope, custodian: string, recordId: Uint8Arra
   }
 }
 
-/** Writes a version under its own key and as the record's head (the same bytes, encoded once). */
-function writeVersion(scope: TxScope, version: RecordVersion): void {
+/**
+ * Writes a version under its own key and as the record's head (`headKey`, the key the head was
+ * read from): the same bytes, encoded once.
+ */
+function writeVersion(scope: TxScope, headKey: Uint8Array, version: RecordVersion): void {
   scope.writeAt(RecordVersionSchema, version, [
-    stateKey(StateNamespace.record, version.recordId),
-    stateKey(StateNamespace.recordVersion, version.recordId, u64Part(version.version)),
+    headKey,
+    scope.key(StateNamespace.recordVersion, version.recordId, u64Part(version.version)),
   ]);
 }
 
@@ -69,7 +72,8 @@ export const anchorRecord = defineAction({
       );
     }
     checkCodes('securityLabels', body.securityLabels);
-    const head = scope.read(RecordVersionSchema, StateNamespace.record, body.recordId);
+    const headKey = scope.key(StateNamespace.record, body.recordId);
+    const head = scope.readAt(RecordVersionSchema, headKey);
     // The custodian is the first version's, and never changes: a record is moved by anchoring a
     // new record at the new custodian.
     const custodian = head?.custodian ?? body.custodian;
@@ -89,9 +93,18 @@ export const anchorRecord = defineAction({
       requirePatient(scope, body.patientId);
     }
     checkNextVersion(head, body.recordId, body.version);
-    writeVersion(scope, {
-      ...body,
+    // Object literals with every field rather than spreads: a spread followed by new fields
+    // gives each object a map of its own in V8, about 8 µs per object (bench `contracts:
+    // execution`).
+    writeVersion(scope, headKey, {
+      recordId: body.recordId,
+      version: body.version,
+      resourceType: body.resourceType,
+      patientId: body.patientId,
       custodian,
+      contentHash: body.contentHash,
+      securityLabels: body.securityLabels,
+      dataMonth: body.dataMonth,
       status: 'active',
       erasureReason: null,
       anchoredHeight: scope.env.height,
@@ -113,16 +126,22 @@ export const eraseRecord = defineAction({
   schema: EraseRecordBodySchema,
   execute(scope, body) {
     checkCode('reasonCode', body.reasonCode);
-    const head = scope.read(RecordVersionSchema, StateNamespace.record, body.recordId);
+    const headKey = scope.key(StateNamespace.record, body.recordId);
+    const head = scope.readAt(RecordVersionSchema, headKey);
     if (head === null) {
       throw new ContractError('not-found', `record ${shortHex(body.recordId)} was never anchored`);
     }
     requireCustodian(scope, head.custodian, body.recordId);
     checkNextVersion(head, body.recordId, body.version);
-    writeVersion(scope, {
-      ...head,
+    writeVersion(scope, headKey, {
+      recordId: head.recordId,
       version: body.version,
+      resourceType: head.resourceType,
+      patientId: head.patientId,
+      custodian: head.custodian,
       contentHash: null,
+      securityLabels: head.securityLabels,
+      dataMonth: head.dataMonth,
       status: 'erased',
       erasureReason: body.reasonCode,
       anchoredHeight: scope.env.height,

@@ -6,10 +6,11 @@
  *
  * The block keeps every value it has read or written, decoded, for the rest of the block: the
  * keys most transactions touch (the signer's nonce and principal, its organisation, the policy)
- * are then read from the tree and decoded once per block (their keys are still derived per
- * transaction). Decoded values are
- * treated as immutable (contracts build new objects with spreads). Bench `contracts: execution`:
- * about 9,000 tx/s before the cache and the cheaper map keys, 15,000–20,000 after (noisy machine).
+ * are then read from the tree and decoded once per block, and their keys derived once per block
+ * (`StateKeyCache`). Decoded values are treated as immutable (contracts build new objects).
+ * Bench `contracts: execution`: about 9,000 tx/s before the value cache and the cheaper map keys,
+ * 21,000–25,000 after; 64,000–72,000 with the key cache, reused buffers and no spreads on the
+ * hot path (README "Execution speed").
  */
 import { equalBytes } from '../base/index.ts';
 import type { Schema } from '../codec/index.ts';
@@ -17,7 +18,7 @@ import { type StateEntry, type StateRoot, stateTreeGet } from '../merkle/index.t
 import { ContractError } from './errors.ts';
 import { contractCost, contractLimits } from './limits.ts';
 import type { StateNamespace } from './state-keys.ts';
-import { stateKey } from './state-keys.ts';
+import { StateKeyCache, isRepeatedNamespace, stateKey } from './state-keys.ts';
 
 /** Read access to a state, the interface queries and `decide` use. */
 export interface StateReader {
@@ -50,8 +51,12 @@ export interface ContractEvent {
 /** A state value known to the block: its bytes (null: absent) and, once decoded, its value. */
 interface CachedValue {
   readonly key: Uint8Array;
-  /** Null when absent, or for a bookkeeping write whose encoding waits for the block's end. */
-  bytes: Uint8Array | null;
+  /**
+   * Null when absent, or for a bookkeeping write whose encoding waits for the block's end;
+   * undefined for a value of the committed state that was decoded, whose bytes are read again
+   * from the tree if ever needed (they would otherwise live, unused, until the block ends).
+   */
+  bytes: Uint8Array | null | undefined;
   /** The schema `decoded` was decoded with (or encoded from), null if not decoded yet. */
   schema: Schema<unknown> | null;
   decoded: unknown;
@@ -61,60 +66,74 @@ interface CachedValue {
   deferred?: boolean;
 }
 
-/** The bytes of a cached value, encoding a deferred write first. */
-function bytesOf(entry: CachedValue): Uint8Array | null {
+/** The bytes of a cached value of a block over `base`, encoding a deferred write first. */
+function bytesOf(entry: CachedValue, base: StateRoot): Uint8Array | null {
   if (entry.deferred === true && entry.schema !== null) {
     entry.bytes = entry.schema.encode(entry.decoded);
     entry.deferred = false;
   }
+  if (entry.bytes === undefined) return stateTreeGet(base, entry.key);
   return entry.bytes;
 }
 
 /**
- * A map from 32-byte state keys to values, indexed by the key's first 48 bits as a number (state
- * keys are hashes, so prefixes almost never collide; a collision keeps a list, compared in full).
- * Cheaper than string keys on the execution path (bench `contracts: execution`).
+ * A map from 32-byte state keys to values, indexed by the key's first 30 bits, a small integer
+ * that V8 keeps unboxed as a map key (bench `contracts: execution`: cheaper than string keys or a
+ * 48-bit number, which is allocated on every lookup). Keys are hashes, so prefixes rarely collide;
+ * the keys of a shared prefix go into a map of their own keyed by the whole key, so that keys
+ * ground to share a prefix (2^30 hashes each) cost a lookup, not a scan.
  */
 class StateKeyMap<V extends { readonly key: Uint8Array }> {
-  readonly #map = new Map<number, V | V[]>();
+  /** Position in `#list` of the value of each prefix (by whole key once a prefix is shared). */
+  readonly #index = new Map<number, number | Map<string, number>>();
+  /** The values in the order their keys were first set. */
+  readonly #list: V[] = [];
 
   static prefixOf(key: Uint8Array): number {
-    return (
-      key[0]! * 2 ** 40 +
-      key[1]! * 2 ** 32 +
-      ((key[2]! << 24) >>> 0) +
-      (key[3]! << 16) +
-      (key[4]! << 8) +
-      key[5]!
-    );
+    return (key[0]! << 22) | (key[1]! << 14) | (key[2]! << 6) | (key[3]! >>> 2);
+  }
+
+  /** The whole key as a string of byte-valued characters, for a shared prefix's map. */
+  static wholeKeyOf(key: Uint8Array): string {
+    return String.fromCharCode.apply(null, key as unknown as number[]);
+  }
+
+  /** The position in `#list` of `key`'s value, or -1. */
+  #find(found: number | Map<string, number> | undefined, key: Uint8Array): number {
+    if (found === undefined) return -1;
+    if (typeof found === 'number') return equalBytes(this.#list[found]!.key, key) ? found : -1;
+    return found.get(StateKeyMap.wholeKeyOf(key)) ?? -1;
   }
 
   get(key: Uint8Array): V | undefined {
-    const found = this.#map.get(StateKeyMap.prefixOf(key));
-    if (found === undefined) return undefined;
-    if (!Array.isArray(found)) return equalBytes(found.key, key) ? found : undefined;
-    return found.find((value) => equalBytes(value.key, key));
+    const position = this.#find(this.#index.get(StateKeyMap.prefixOf(key)), key);
+    return position < 0 ? undefined : this.#list[position];
   }
 
   set(value: V): void {
     const prefix = StateKeyMap.prefixOf(value.key);
-    const found = this.#map.get(prefix);
-    if (found === undefined || (!Array.isArray(found) && equalBytes(found.key, value.key))) {
-      this.#map.set(prefix, value);
+    const found = this.#index.get(prefix);
+    const position = this.#find(found, value.key);
+    if (position >= 0) {
+      this.#list[position] = value;
       return;
     }
-    const list = Array.isArray(found) ? found : [found];
-    const index = list.findIndex((other) => equalBytes(other.key, value.key));
-    if (index >= 0) list[index] = value;
-    else list.push(value);
-    this.#map.set(prefix, list);
+    const added = this.#list.push(value) - 1;
+    if (found === undefined) {
+      this.#index.set(prefix, added);
+    } else if (typeof found === 'number') {
+      const shared = new Map<string, number>();
+      shared.set(StateKeyMap.wholeKeyOf(this.#list[found]!.key), found);
+      shared.set(StateKeyMap.wholeKeyOf(value.key), added);
+      this.#index.set(prefix, shared);
+    } else {
+      found.set(StateKeyMap.wholeKeyOf(value.key), added);
+    }
   }
 
-  *values(): Generator<V> {
-    for (const found of this.#map.values()) {
-      if (Array.isArray(found)) yield* found;
-      else yield found;
-    }
+  /** The values, in the order their keys were first set (a view: do not keep it). */
+  values(): readonly V[] {
+    return this.#list;
   }
 }
 
@@ -124,6 +143,8 @@ export type TxWrites = StateKeyMap<CachedValue>;
 /** The block's pending writes above a committed version, and the values read so far. */
 export class BlockState implements StateReader {
   readonly base: StateRoot;
+  /** The keys derived during the block, remembered (`StateKeyCache`). */
+  readonly keys = new StateKeyCache();
   readonly #values = new StateKeyMap<CachedValue>();
 
   constructor(base: StateRoot) {
@@ -131,11 +152,14 @@ export class BlockState implements StateReader {
   }
 
   get(key: Uint8Array): Uint8Array | null {
-    return bytesOf(this.entry(key));
+    return bytesOf(this.entry(key), this.base);
   }
 
-  /** The cached value of `key` (reading the committed state on a miss). */
-  entry(key: Uint8Array): CachedValue {
+  /**
+   * The cached value of `key`, reading the committed state on a miss; kept for the rest of the
+   * block if `remember` (keys most transactions read again), else handed out for this read only.
+   */
+  entry(key: Uint8Array, remember = true): CachedValue {
     let entry = this.#values.get(key);
     if (entry === undefined) {
       entry = {
@@ -145,7 +169,7 @@ export class BlockState implements StateReader {
         decoded: null,
         written: false,
       };
-      this.#values.set(entry);
+      if (remember) this.#values.set(entry);
     }
     return entry;
   }
@@ -175,11 +199,7 @@ export class BlockState implements StateReader {
   entries(): StateEntry[] {
     const out: StateEntry[] = [];
     for (const entry of this.#values.values()) {
-      if (entry.deferred === true && entry.schema !== null) {
-        entry.bytes = entry.schema.encode(entry.decoded);
-        entry.deferred = false;
-      }
-      if (entry.written) out.push({ key: entry.key, value: entry.bytes });
+      if (entry.written) out.push({ key: entry.key, value: bytesOf(entry, this.base) });
     }
     return out;
   }
@@ -218,22 +238,47 @@ export class TxScope implements StateReader {
     return this.#cost;
   }
 
-  #entry(key: Uint8Array): CachedValue {
+  #entry(key: Uint8Array, remember: boolean): CachedValue {
     this.charge(contractCost.readUnits);
-    return this.writes.get(key) ?? this.#block.entry(key);
+    return this.writes.get(key) ?? this.#block.entry(key, remember);
   }
 
   get(key: Uint8Array): Uint8Array | null {
-    return bytesOf(this.#entry(key));
+    return bytesOf(this.#entry(key, true), this.#block.base);
   }
 
-  read<T>(schema: Schema<T>, namespace: StateNamespace, ...parts: readonly Uint8Array[]): T | null {
-    const entry = this.#entry(stateKey(namespace, ...parts));
+  /** The state key of `parts` in `namespace` (`stateKey`, remembered for the block). */
+  key(namespace: StateNamespace, a?: Uint8Array, b?: Uint8Array, c?: Uint8Array): Uint8Array {
+    return this.#block.keys.key(namespace, a, b, c);
+  }
+
+  read<T>(
+    schema: Schema<T>,
+    namespace: StateNamespace,
+    a?: Uint8Array,
+    b?: Uint8Array,
+    c?: Uint8Array,
+  ): T | null {
+    // Values most transactions read again (the signer, its organisation, the policy, a patient)
+    // stay decoded for the block; the others would only hold memory until the block ends, and
+    // the garbage collector copies what lives (bench `contracts: execution`).
+    const remember = a === undefined || isRepeatedNamespace(namespace);
+    return this.readAt(schema, this.#block.keys.key(namespace, a, b, c), remember);
+  }
+
+  /**
+   * Like `read`, for a key the caller derived (one it also writes: a record's head, a counter, a
+   * consent). The value read is kept for the block only if `remember`; a write is always kept.
+   */
+  readAt<T>(schema: Schema<T>, key: Uint8Array, remember = false): T | null {
+    const entry = this.#entry(key, remember);
     if (entry.schema === schema) return entry.decoded as T;
-    const bytes = bytesOf(entry);
+    const bytes = bytesOf(entry, this.#block.base);
     if (bytes === null) return null;
     entry.decoded = schema.decode(bytes);
     entry.schema = schema;
+    // A committed value is kept decoded only; its bytes are in the tree.
+    if (!entry.written) entry.bytes = undefined;
     return entry.decoded as T;
   }
 
@@ -241,9 +286,11 @@ export class TxScope implements StateReader {
     schema: Schema<T>,
     value: T,
     namespace: StateNamespace,
-    ...parts: readonly Uint8Array[]
+    a?: Uint8Array,
+    b?: Uint8Array,
+    c?: Uint8Array,
   ): void {
-    this.writeAt(schema, value, [stateKey(namespace, ...parts)]);
+    this.writeAt(schema, value, [this.#block.keys.key(namespace, a, b, c)]);
   }
 
   /** Writes one value under several keys, encoding it once (charged once per key). */
@@ -264,9 +311,9 @@ export class TxScope implements StateReader {
     }
   }
 
-  remove(namespace: StateNamespace, ...parts: readonly Uint8Array[]): void {
+  remove(namespace: StateNamespace, a?: Uint8Array, b?: Uint8Array, c?: Uint8Array): void {
     this.charge(contractCost.writeUnits);
-    const key = stateKey(namespace, ...parts);
+    const key = this.#block.keys.key(namespace, a, b, c);
     this.writes.set({
       key,
       bytes: null,

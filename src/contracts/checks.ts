@@ -53,17 +53,26 @@ export function checkScope(field: string, value: string): void {
 
 /** Refuses a list with a value twice (its order would otherwise carry meaning). */
 export function checkDistinct(field: string, values: readonly string[]): void {
+  // Most lists hold one or two codes: compare them directly rather than build a set.
+  if (values.length <= 4) {
+    for (let i = 1; i < values.length; i++) {
+      for (let j = 0; j < i; j++) if (values[i] === values[j]) throw duplicate(field, values[i]!);
+    }
+    return;
+  }
   const seen = new Set<string>();
   for (const value of values) {
-    if (seen.has(value)) {
-      throw new ContractError(
-        'invalid-value',
-        `${field}: expected distinct values, found ${JSON.stringify(value)} twice`,
-        { field },
-      );
-    }
+    if (seen.has(value)) throw duplicate(field, value);
     seen.add(value);
   }
+}
+
+function duplicate(field: string, value: string): ContractError {
+  return new ContractError(
+    'invalid-value',
+    `${field}: expected distinct values, found ${JSON.stringify(value)} twice`,
+    { field },
+  );
 }
 
 /** Bytewise order of UTF-8 strings, the canonical order of id lists in the state. */

@@ -12,7 +12,8 @@
  *    deciding deny names that purpose explicitly; without a grant, deny.
  * 4. Consents in force (active, base period containing the time): each is evaluated as a tree
  *    where the deepest matching provisions decide and, among matching siblings, deny wins. Any
- *    consent that denies: deny (deny overrides permit across consents).
+ *    consent that denies: deny (deny overrides permit across consents). A provision's data
+ *    period matches by the record's data month (decision 0029).
  * 5. The record's custodian organisation keeps access to its own record: permit.
  * 6. A consent that permits: permit, if the request's sensitive labels (network policy: ETH,
  *    42CFRPart2, HIV, PSY, …) are all named by the permitting provision or its ancestors;
@@ -25,6 +26,7 @@
 import { equalBytes } from '../base/index.ts';
 import { type StateRoot, stateTreeGet } from '../merkle/index.ts';
 import { type StateReader, readValue } from './block-state.ts';
+import { isDataMonthCovered } from './data-month.ts';
 import { breakGlassPurposes, ContractRole } from './limits.ts';
 import {
   BreakGlassPointerSchema,
@@ -112,6 +114,8 @@ interface MatchContext {
   readonly resourceType: string | null;
   readonly labels: readonly string[];
   readonly recordId: Uint8Array | null;
+  /** The named record's data month (null: unknown); unused for a query. */
+  readonly dataMonth: number | null;
   readonly time: number;
 }
 
@@ -170,6 +174,12 @@ function matches(provision: Provision, context: MatchContext): boolean {
   }
   if (provision.securityLabels.length > 0) {
     if (!provision.securityLabels.some((label) => context.labels.includes(label))) return false;
+  }
+  if (provision.dataPeriod !== null) {
+    // Like record-specific provisions, a data period is decided per record: a query is decided
+    // without it, and each record it returns on its own (decision 0029).
+    if (context.recordId === null) return false;
+    if (!isDataMonthCovered(provision.type, context.dataMonth, provision.dataPeriod)) return false;
   }
   if (provision.records.length > 0) {
     // A query is decided without record-specific provisions; each record it returns is then
@@ -277,6 +287,7 @@ export function decide(
   let resourceType = request.resourceType;
   let labels = request.securityLabels;
   let custodian: string | null = null;
+  let dataMonth: number | null = null;
   if (request.recordId !== null) {
     const head = readValue(reader, RecordVersionSchema, StateNamespace.record, request.recordId);
     if (head === null) return deny(DecisionReason.unknownRecord);
@@ -287,6 +298,7 @@ export function decide(
     resourceType = head.resourceType;
     labels = head.securityLabels;
     custodian = head.custodian;
+    dataMonth = head.dataMonth;
   }
 
   // Rule 2: the patient's own access.
@@ -310,6 +322,7 @@ export function decide(
     resourceType,
     labels,
     recordId: request.recordId,
+    dataMonth,
     time,
   };
   const outcomes: Array<{ consentId: Uint8Array; outcome: ConsentOutcome }> = [];

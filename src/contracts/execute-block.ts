@@ -32,7 +32,7 @@ import { recordAccess } from './record-access.ts';
 import { recordEvidence } from './record-evidence.ts';
 import { registerClient, registerPractitioner } from './register-practitioner.ts';
 import { ChainHeadSchema, NonceEntrySchema, TxResultsSchema } from './schemas.ts';
-import { StateNamespace, stateKey, u64Part } from './state-keys.ts';
+import { StateNamespace, u64Part } from './state-keys.ts';
 
 /** Every contract action, by transaction kind. */
 export const contractActions: ReadonlyMap<string, ContractAction<unknown>> = new Map(
@@ -211,7 +211,8 @@ function envOf(
 /** Runs one transaction; its writes reach `block` only if it succeeds (nonce and result always). */
 function executeTransaction(block: BlockState, env: TxEnvironment, tx: Transaction): Receipt {
   const scope = new TxScope(block, env);
-  const nonce = scope.read(NonceEntrySchema, StateNamespace.nonce, tx.signer)?.next ?? 0;
+  const nonceKey = block.keys.key(StateNamespace.nonce, tx.signer);
+  const nonce = scope.readAt(NonceEntrySchema, nonceKey)?.next ?? 0;
   let failure: ContractError | null = null;
   if (tx.chainId !== env.chainId) {
     failure = new ContractError(
@@ -230,7 +231,7 @@ function executeTransaction(block: BlockState, env: TxEnvironment, tx: Transacti
     failure = runAction(scope, tx);
   }
   if (failure?.code !== 'bad-nonce') {
-    block.setDeferred(stateKey(StateNamespace.nonce, tx.signer), NonceEntrySchema, {
+    block.setDeferred(nonceKey, NonceEntrySchema, {
       next: nonce + 1,
     });
   }

@@ -30,6 +30,14 @@ export function checkProvision(provision: Provision, path = 'provision'): void {
       );
     }
   }
+  if (provision.dataPeriod !== null && provision.dataPeriod.end !== null) {
+    if (provision.dataPeriod.end <= provision.dataPeriod.start) {
+      throw new ContractError(
+        'invalid-value',
+        `${path}.dataPeriod: expected end after start, found start ${provision.dataPeriod.start} and end ${provision.dataPeriod.end}`,
+      );
+    }
+  }
   provision.actors.forEach((actor, index) => {
     const field = `${path}.actors[${index}].id`;
     if (actor.kind === 'role') return checkCode(field, actor.id);
@@ -60,13 +68,15 @@ export const grantConsent = defineAction({
     requirePatientOrDelegateSigner(scope, body.patientId, 'grant a consent');
     checkCode('policyRule', body.policyRule);
     checkProvision(body.provision);
-    if (scope.read(ConsentRecordSchema, StateNamespace.consent, body.consentId) !== null) {
+    const consentKey = scope.key(StateNamespace.consent, body.consentId);
+    if (scope.readAt(ConsentRecordSchema, consentKey) !== null) {
       throw new ContractError(
         'already-exists',
         `consent ${shortHex(body.consentId)} exists already; a consent id is used once`,
       );
     }
-    const index = scope.read(ConsentIndexSchema, StateNamespace.consentIndex, body.patientId);
+    const indexKey = scope.key(StateNamespace.consentIndex, body.patientId);
+    const index = scope.readAt(ConsentIndexSchema, indexKey);
     const consentIds = index?.consentIds ?? [];
     if (consentIds.length >= contractLimits.consentsPerPatientMax) {
       throw new ContractError(
@@ -74,8 +84,12 @@ export const grantConsent = defineAction({
         `patient ${shortHex(body.patientId)} has ${consentIds.length} consents, at most ${contractLimits.consentsPerPatientMax} allowed`,
       );
     }
+    // Every field named rather than a spread of the body (see `anchorRecord`).
     const record: ConsentRecord = {
-      ...body,
+      consentId: body.consentId,
+      patientId: body.patientId,
+      policyRule: body.policyRule,
+      provision: body.provision,
       status: 'active',
       grantedHeight: scope.env.height,
       grantedTime: scope.env.time,
@@ -84,14 +98,13 @@ export const grantConsent = defineAction({
       revokedTime: null,
       revokedBy: null,
     };
-    scope.write(ConsentRecordSchema, record, StateNamespace.consent, body.consentId);
+    scope.writeAt(ConsentRecordSchema, record, [consentKey]);
     // Sorted by id, so the stored index (and every decision read from it) does not depend on the
     // order in which consents were granted.
-    scope.write(
+    scope.writeAt(
       ConsentIndexSchema,
       { consentIds: [...consentIds, body.consentId].sort(compareBytes) },
-      StateNamespace.consentIndex,
-      body.patientId,
+      [indexKey],
     );
     scope.emit('consent.granted', {
       consentId: toHex(body.consentId),
@@ -106,7 +119,8 @@ export const revokeConsent = defineAction({
   kind: 'consent.revoke',
   schema: RevokeConsentBodySchema,
   execute(scope, body) {
-    const record = scope.read(ConsentRecordSchema, StateNamespace.consent, body.consentId);
+    const consentKey = scope.key(StateNamespace.consent, body.consentId);
+    const record = scope.readAt(ConsentRecordSchema, consentKey);
     if (record === null) {
       throw new ContractError('not-found', `consent ${shortHex(body.consentId)} does not exist`);
     }
@@ -117,17 +131,22 @@ export const revokeConsent = defineAction({
         `consent ${shortHex(body.consentId)}: expected status active, found ${record.status}`,
       );
     }
-    scope.write(
+    scope.writeAt(
       ConsentRecordSchema,
       {
-        ...record,
+        consentId: record.consentId,
+        patientId: record.patientId,
+        policyRule: record.policyRule,
+        provision: record.provision,
         status: 'inactive',
+        grantedHeight: record.grantedHeight,
+        grantedTime: record.grantedTime,
+        grantedBy: record.grantedBy,
         revokedHeight: scope.env.height,
         revokedTime: scope.env.time,
         revokedBy: scope.env.signer,
       },
-      StateNamespace.consent,
-      body.consentId,
+      [consentKey],
     );
     scope.emit('consent.revoked', {
       consentId: toHex(body.consentId),

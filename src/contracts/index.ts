@@ -34,7 +34,12 @@ export {
   executeTransactions,
   commitBlockWrites,
 } from './execute-block.ts';
-export { type ContractBodies, type ContractKind, contractBody } from './tx-body.ts';
+export {
+  type AnchorRecordInput,
+  type ContractBodies,
+  type ContractKind,
+  contractBody,
+} from './tx-body.ts';
 export {
   type Requester,
   type AccessRequest,
@@ -42,6 +47,7 @@ export {
   DecisionReason,
   decide,
 } from './decide.ts';
+export { dataMonthOf, dataMonthStartMs } from './data-month.ts';
 export { isApprovalQuorum } from './propose-change.ts';
 export { evidenceIdTag } from './record-evidence.ts';
 export {

@@ -34,6 +34,11 @@ export const contractLimits = {
   queryItemsMax: 1000,
   /** Length of pseudonymous ids (patients, records, consents), in bytes: 128 bits. */
   pseudonymBytes: 16,
+  /**
+   * Latest data month of a record (decision 0029): December 9999, counted in months from
+   * January 1970 (month 0).
+   */
+  dataMonthMax: (9999 - 1970) * 12 + 11,
 } as const;
 
 /**

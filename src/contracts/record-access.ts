@@ -114,8 +114,8 @@ export const recordAccess = defineAction({
     if (policy === null) throw new ContractError('not-found', 'the network policy is missing');
     body.events.forEach((event, index) => {
       checkEvent(scope, member.orgId, event, index, policy.auditLagMaxMs);
-      const count = scope.read(CounterSchema, StateNamespace.auditCount, event.patientId);
-      const sequence = count?.count ?? 0;
+      const countKey = scope.key(StateNamespace.auditCount, event.patientId);
+      const sequence = scope.readAt(CounterSchema, countKey)?.count ?? 0;
       scope.write(
         AuditEventRecordSchema,
         { event, orgId: member.orgId, sequence, recordedHeight: scope.env.height },
@@ -123,12 +123,7 @@ export const recordAccess = defineAction({
         event.patientId,
         u64Part(sequence),
       );
-      scope.write(
-        CounterSchema,
-        { count: sequence + 1 },
-        StateNamespace.auditCount,
-        event.patientId,
-      );
+      scope.writeAt(CounterSchema, { count: sequence + 1 }, [countKey]);
     });
     scope.emit('access.recorded', { orgId: member.orgId, events: body.events.length });
     // The first event's patient is enough for the receipt; per-patient notifications read the

@@ -16,7 +16,7 @@ import {
   MemberSchema,
   PrincipalSchema,
 } from './schemas.ts';
-import { StateNamespace, stateKey, textPart } from './state-keys.ts';
+import { StateNamespace, textPart } from './state-keys.ts';
 
 /** Tag of an evidence's id: the hash of its two votes in canonical order. */
 export const evidenceIdTag = 'medledger/evidence/v1';
@@ -66,7 +66,7 @@ export const recordEvidence = defineAction({
     const [first, second] =
       toHex(encodedA) < toHex(encodedB) ? [encodedA, encodedB] : [encodedB, encodedA];
     const evidenceId = hashTagged(evidenceIdTag, first, second);
-    if (scope.get(stateKey(StateNamespace.evidence, evidenceId)) !== null) {
+    if (scope.get(scope.key(StateNamespace.evidence, evidenceId)) !== null) {
       throw new ContractError(
         'already-exists',
         `evidence ${toHex(evidenceId)} is already recorded`,

@@ -75,7 +75,7 @@ export const registerPractitioner = defineAction({
       patientId: null,
     };
     checkNewKey(scope, 'publicKey', body.publicKey, self);
-    const parts = [textPart(member.orgId), textPart(body.practitionerId)];
+    const parts = [textPart(member.orgId), textPart(body.practitionerId)] as const;
     const previous = scope.read(PractitionerSchema, StateNamespace.practitioner, ...parts);
     if (previous !== null && !equalBytes(previous.publicKey, body.publicKey)) {
       scope.remove(StateNamespace.principal, previous.publicKey);
@@ -111,7 +111,7 @@ export const registerClient = defineAction({
       patientId: null,
     };
     checkNewKey(scope, 'publicKey', body.publicKey, self);
-    const parts = [textPart(member.orgId), textPart(body.clientId)];
+    const parts = [textPart(member.orgId), textPart(body.clientId)] as const;
     const previous = scope.read(ClientSchema, StateNamespace.client, ...parts);
     if (previous !== null && !equalBytes(previous.publicKey, body.publicKey)) {
       scope.remove(StateNamespace.principal, previous.publicKey);

@@ -30,6 +30,12 @@ const code = () => text({ bytesMin: 1, bytesMax: contractLimits.codeBytesMax });
 const codes = () => array(code(), { itemsMax: contractLimits.codesPerListMax });
 const height = () => uint();
 const timeMs = () => uint();
+/**
+ * The month the record's data is about (its clinical time: FHIR `effective[x]`, `onset[x]`,
+ * `issued` or `recorded`, as the custodian chooses), in months from January 1970, or null when
+ * unknown. A month, never a day or time: decision 0029.
+ */
+const dataMonth = () => nullable(uint({ max: contractLimits.dataMonthMax }));
 
 // ---------------------------------------------------------------------------------------------
 // Chain bookkeeping
@@ -260,6 +266,7 @@ export const RecordVersionSchema = struct({
   custodian: identifier(),
   contentHash: nullable(hash()),
   securityLabels: codes(),
+  dataMonth: dataMonth(),
   status: textEnum(recordStatuses),
   erasureReason: nullable(code()),
   anchoredHeight: height(),
@@ -276,6 +283,7 @@ export const AnchorRecordBodySchema = struct({
   custodian: identifier(),
   contentHash: hash(),
   securityLabels: codes(),
+  dataMonth: dataMonth(),
 });
 export type AnchorRecordBody = Infer<typeof AnchorRecordBodySchema>;
 
@@ -313,12 +321,18 @@ export type Period = Infer<typeof PeriodSchema>;
 
 /**
  * One provision (FHIR R4 Consent.provision): a permit or deny, limited by actor, action, purpose,
- * resource class, security label, period and specific records (`data`); an empty list means "no
- * limit on that dimension". `provisions` are the nested exceptions.
+ * resource class, security label, period, data period and specific records (`data`); an empty
+ * list (or a null period) means "no limit on that dimension". `provisions` are the nested
+ * exceptions.
  */
 export interface Provision {
   readonly type: 'permit' | 'deny';
   readonly period: Period | null;
+  /**
+   * FHIR R4 Consent.provision.dataPeriod: the provision covers only records whose data month
+   * (`RecordVersion.dataMonth`) falls in it (decision 0029).
+   */
+  readonly dataPeriod: Period | null;
   readonly actors: readonly Actor[];
   readonly actions: readonly ConsentAction[];
   readonly purposes: readonly string[];
@@ -335,6 +349,7 @@ function provisionSchema(children: Schema<Provision> | null): Schema<Provision> 
   const schema = struct({
     type: textEnum(['permit', 'deny']),
     period: nullable(PeriodSchema),
+    dataPeriod: nullable(PeriodSchema),
     actors: array(ActorSchema, { itemsMax: contractLimits.referencesPerProvisionMax }),
     actions: array(textEnum(consentActions), { itemsMax: consentActions.length }),
     purposes: codes(),

@@ -23,6 +23,14 @@ import type {
   VoteBody,
 } from './schemas.ts';
 
+/**
+ * The body of `record.anchor` as callers build it: `dataMonth` may be left out (null, no data
+ * month), so that anchors written before it existed still type-check and encode.
+ */
+export type AnchorRecordInput = Omit<AnchorRecordBody, 'dataMonth'> & {
+  readonly dataMonth?: number | null;
+};
+
 /** The body type of every transaction kind. */
 export interface ContractBodies {
   'membership.propose': ProposeBody;
@@ -34,7 +42,7 @@ export interface ContractBodies {
   'identity.rotate-patient-key': RotatePatientKeyBody;
   'identity.add-delegate': DelegateBody;
   'identity.remove-delegate': DelegateBody;
-  'record.anchor': AnchorRecordBody;
+  'record.anchor': AnchorRecordInput;
   'record.erase': EraseRecordBody;
   'consent.grant': GrantConsentBody;
   'consent.revoke': RevokeConsentBody;
@@ -51,5 +59,19 @@ export function contractBody<K extends ContractKind>(kind: K, body: ContractBodi
   if (action === undefined) {
     throw new ContractError('unknown-kind', `no contract handles kind ${JSON.stringify(kind)}`);
   }
-  return decodeCbor(action.schema.encode(body));
+  const complete = kind === 'record.anchor' ? withDataMonth(body as AnchorRecordInput) : body;
+  return decodeCbor(action.schema.encode(complete));
+}
+
+function withDataMonth(body: AnchorRecordInput): AnchorRecordBody {
+  return {
+    recordId: body.recordId,
+    version: body.version,
+    resourceType: body.resourceType,
+    patientId: body.patientId,
+    custodian: body.custodian,
+    contentHash: body.contentHash,
+    securityLabels: body.securityLabels,
+    dataMonth: body.dataMonth ?? null,
+  };
 }

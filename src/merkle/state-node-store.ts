@@ -84,6 +84,22 @@ const pageMask = memoryStatePageNodes - 1;
 
 type Column = Uint8Array | Int32Array | Uint32Array;
 
+/**
+ * Bytes of a hash or key slot, as a module constant: an imported binding is read through a
+ * getter on every use when the code runs through tsx, which dominated compaction's copy loop.
+ */
+const slotBytes: number = hashBytes;
+
+/** `assert`, read once for the copy paths (see `slotBytes`). */
+const assertInCopy: typeof assert = assert;
+
+/** Copies the 32 bytes of slot `fromSlot` of `from` to slot `toSlot` of `to` (a byte loop). */
+function copyBytes(from: Uint8Array, fromSlot: number, to: Uint8Array, toSlot: number): void {
+  const source = fromSlot * slotBytes;
+  const target = toSlot * slotBytes;
+  for (let i = 0; i < slotBytes; i++) to[target + i] = from[source + i]!;
+}
+
 /** One typed-array column of `stride` elements per node, in pages of `memoryStatePageNodes`. */
 class PagedColumn<A extends Column> {
   readonly pages: A[] = [];
@@ -184,6 +200,78 @@ export class MemoryStateNodeStore implements StateNodeStore {
     this.#leafHashes.pages[page]!.set(hash, slot * hashBytes);
     this.#leafKeys.pages[page]!.set(key, slot * stateKeyBytes);
     this.#leafValueHashes.pages[page]!.set(valueHash, slot * hashBytes);
+    this.#appendValue(value, page, slot);
+    this.#leafCount = index + 1;
+    return -(index + 1);
+  }
+
+  /**
+   * Copies leaf `ref` of `source` into this store as it is (hash, key, value hash, value), with
+   * no allocation per node: the fast path of compaction (the store's incremental copy of the
+   * versions it keeps, decision 0032). The hashes are copied, not recomputed.
+   */
+  copyLeafFrom(source: MemoryStateNodeStore, ref: StateNodeRef): StateNodeRef {
+    assertInCopy(ref < 0 && -ref <= source.#leafCount, 'ref names a stored leaf of the source');
+    const from = -ref - 1;
+    const fromPage = from >>> pageShift;
+    const fromSlot = from & pageMask;
+    const index = this.#leafCount;
+    if (index === this.#leafCapacity) this.#growLeaves();
+    const page = index >>> pageShift;
+    const slot = index & pageMask;
+    copyBytes(source.#leafHashes.pages[fromPage]!, fromSlot, this.#leafHashes.pages[page]!, slot);
+    copyBytes(source.#leafKeys.pages[fromPage]!, fromSlot, this.#leafKeys.pages[page]!, slot);
+    copyBytes(
+      source.#leafValueHashes.pages[fromPage]!,
+      fromSlot,
+      this.#leafValueHashes.pages[page]!,
+      slot,
+    );
+    const locations = source.#leafValueLocations.pages[fromPage]!;
+    const chunk = source.#valueChunks[locations[fromSlot * 3]!]!;
+    const offset = locations[fromSlot * 3 + 1]!;
+    this.#appendValue(chunk.subarray(offset, offset + locations[fromSlot * 3 + 2]!), page, slot);
+    this.#leafCount = index + 1;
+    return -(index + 1);
+  }
+
+  /**
+   * Writes internal node `ref` of `source` into this store with children `left` and `right`
+   * (their copies here), copying its hash: compaction's fast path, as `copyLeafFrom`.
+   */
+  copyInternalFrom(
+    source: MemoryStateNodeStore,
+    ref: StateNodeRef,
+    left: StateNodeRef,
+    right: StateNodeRef,
+  ): StateNodeRef {
+    assertInCopy(ref > 0 && ref <= source.#internalCount, 'ref names a stored internal node');
+    const from = ref - 1;
+    const index = this.#internalCount;
+    if (index === this.#internalCapacity) {
+      assert(index < memoryStateNodesMax, 'memory state store has room for a node');
+      const capacity = this.#internalHashes.grow();
+      const childrenCapacity = this.#internalChildren.grow();
+      assert(childrenCapacity === capacity, 'internal-node columns grow together');
+      this.#internalCapacity = capacity;
+    }
+    const page = index >>> pageShift;
+    const slot = index & pageMask;
+    copyBytes(
+      source.#internalHashes.pages[from >>> pageShift]!,
+      from & pageMask,
+      this.#internalHashes.pages[page]!,
+      slot,
+    );
+    const children = this.#internalChildren.pages[page]!;
+    children[slot * 2] = left;
+    children[slot * 2 + 1] = right;
+    this.#internalCount = index + 1;
+    return index + 1;
+  }
+
+  /** Appends a leaf's value to the value chunks and records where it is. */
+  #appendValue(value: Uint8Array, page: number, slot: number): void {
     const locations = this.#leafValueLocations.pages[page]!;
     // A value that does not fit in the rest of the current chunk starts a new one, twice as large
     // as the last (up to the maximum, which every value fits), so the tail left over is at most
@@ -200,8 +288,6 @@ export class MemoryStateNodeStore implements StateNodeStore {
     locations[slot * 3 + 1] = this.#valueChunkUsed;
     locations[slot * 3 + 2] = value.length;
     this.#valueChunkUsed += value.length;
-    this.#leafCount = index + 1;
-    return -(index + 1);
   }
 
   copyHash(ref: StateNodeRef, target: Uint8Array, offset: number): void {
@@ -248,6 +334,36 @@ export class MemoryStateNodeStore implements StateNodeStore {
     const chunk = this.#valueChunks[locations[slot * 3]!]!;
     const offset = locations[slot * 3 + 1]!;
     return chunk.slice(offset, offset + locations[slot * 3 + 2]!);
+  }
+
+  /**
+   * The end of `key`'s path down from node `ref`: the leaf or empty subtree (`stateEmptyRef`)
+   * reached by following the key's bits from `depth`. The walk of `stateTreeGet`, reading the
+   * child pages directly instead of two checked calls per level (bench `contracts: execution`).
+   */
+  descend(ref: StateNodeRef, key: Uint8Array, depth: number): StateNodeRef {
+    assert(ref <= this.#internalCount, 'ref names a stored internal node');
+    const pages = this.#internalChildren.pages;
+    let at = ref;
+    let bit = depth;
+    while (at > 0) {
+      assert(bit < stateKeyBytes * 8, 'internal nodes sit above depth 256');
+      const index = at - 1;
+      const goRight = (key[bit >>> 3]! >>> (7 - (bit & 7))) & 1;
+      at = pages[index >>> pageShift]![(index & pageMask) * 2 + goRight]!;
+      bit += 1;
+    }
+    return at;
+  }
+
+  /** Whether leaf `ref` holds `key`, compared in place (no copy of the stored key). */
+  isLeafKey(ref: StateNodeRef, key: Uint8Array): boolean {
+    const index = this.#leafIndex(ref);
+    const page = this.#leafKeys.pages[index >>> pageShift]!;
+    const start = (index & pageMask) * stateKeyBytes;
+    if (key.length !== stateKeyBytes) return false;
+    for (let i = 0; i < stateKeyBytes; i++) if (page[start + i] !== key[i]) return false;
+    return true;
   }
 
   /** Node counts and allocated bytes. */

@@ -42,7 +42,7 @@
  * into a fresh store (compaction) or into a durable one.
  */
 import { assert, compareBytes, equalBytes, shortHex, toHex } from '../base/index.ts';
-import { HashPrefix, hashBytes, sha256 } from '../crypto/index.ts';
+import { HashPrefix, hashBytes, sha256, sha256Into } from '../crypto/index.ts';
 import type { Hash } from '../crypto/index.ts';
 
 import {
@@ -59,7 +59,7 @@ import {
   stateKeyBytes,
   stateValueBytesMax,
 } from './state-limits.ts';
-import { stateEmptyRef } from './state-node-store.ts';
+import { MemoryStateNodeStore, stateEmptyRef } from './state-node-store.ts';
 import type { StateNodeRef, StateNodeStore } from './state-node-store.ts';
 import type { StateProof, StateProofLeaf } from './state-proof.ts';
 import { checkStateRoot } from './state-root.ts';
@@ -127,6 +127,11 @@ export function stateTreeGet(root: StateRoot, key: Uint8Array): Uint8Array | nul
   checkStateRoot(root);
   checkStateBytesExact('key', key, stateKeyBytes);
   const { store } = root;
+  if (store instanceof MemoryStateNodeStore) {
+    const end = store.descend(root.ref, key, 0);
+    if (end === stateEmptyRef || !store.isLeafKey(end, key)) return null;
+    return store.readLeafValue(end);
+  }
   let ref = root.ref;
   for (let depth = 0; ref > 0; depth++) {
     assert(depth < stateDepthMax, 'internal nodes sit above depth 256');
@@ -274,8 +279,13 @@ class StateBatchUpdate {
   dropped = 0;
   readonly #store: StateNodeStore;
   readonly #entries: readonly PendingEntry[];
-  /** `0x11 ‖ left ‖ right`: reused for every internal-node hash (no recursion while in use). */
-  readonly #nodeInput = new Uint8Array(1 + 2 * hashBytes);
+  /**
+   * `0x11 ‖ left ‖ right`: reused for every internal-node hash (no recursion while in use), and
+   * the digest it hashes to, which the store copies. Both live off the V8 heap so libsodium
+   * writes and reads them in place (see crypto's `sha256`; bench `contracts: state root`).
+   */
+  readonly #nodeInput = new Uint8Array(new ArrayBuffer(1 + 2 * hashBytes));
+  readonly #nodeHash = new Uint8Array(new ArrayBuffer(hashBytes));
 
   constructor(store: StateNodeStore, entries: readonly PendingEntry[]) {
     this.#store = store;
@@ -358,7 +368,8 @@ class StateBatchUpdate {
     else this.#store.copyHash(left, input, 1);
     if (right === stateEmptyRef) input.fill(0, 1 + hashBytes);
     else this.#store.copyHash(right, input, 1 + hashBytes);
-    return this.#store.writeInternal(left, right, sha256(input));
+    sha256Into(this.#nodeHash, input);
+    return this.#store.writeInternal(left, right, this.#nodeHash);
   }
 
   #leaf(entry: PendingEntry): StateNodeRef {

@@ -10,6 +10,7 @@ import {
   type AccessRequest,
   type DecisionReason,
   type Provision,
+  dataMonthOf,
   decide,
 } from '../../src/contracts/index.ts';
 import { Network, genesisDocument, idOf, keyOf, provision } from './fixtures.ts';
@@ -69,6 +70,10 @@ function baseNetwork(consentDefault: 'opt-in' | 'opt-out'): Network {
     }),
   );
   net.anchor({ record: 'rOther', patientId: p2 });
+  // Records with a data month (decision 0029): June 2021, December 2022, March 2023.
+  net.anchor({ record: 'r2021', patientId: p1, dataMonth: dataMonthOf(2021, 6) });
+  net.anchor({ record: 'rDec2022', patientId: p1, dataMonth: dataMonthOf(2022, 12) });
+  net.anchor({ record: 'r2023', patientId: p1, dataMonth: dataMonthOf(2023, 3) });
   return net;
 }
 
@@ -152,6 +157,16 @@ const onlyOrgB = (): Provision[] => [
   }),
 ];
 const immunizationsOnly = (): Provision[] => [provision('permit', { classes: ['Immunization'] })];
+/** Data from 2020 to 2022: [2020-01-01, 2023-01-01) UTC. */
+const years2020To2022 = { start: Date.UTC(2020, 0, 1), end: Date.UTC(2023, 0, 1) };
+const permitData2020To2022 = (): Provision[] => [
+  provision('permit', { dataPeriod: years2020To2022 }),
+];
+const denyData2020To2022 = (): Provision[] => [
+  provision('permit', { provisions: [provision('deny', { dataPeriod: years2020To2022 })] }),
+];
+/** A period ending mid-December 2022: a December 2022 record is only partly inside. */
+const untilMidDecember2022 = { start: Date.UTC(2020, 0, 1), end: Date.UTC(2022, 11, 15) };
 
 const cases: Case[] = [
   // Basic: opt-in and opt-out, with and without a consent.
@@ -476,6 +491,88 @@ const cases: Case[] = [
     consents: timeLimited,
     purpose: 'HPAYMT',
     expected: { decision: 'deny', reason: 'consent-deny', consent: 0, path: [0] },
+  },
+  // Advanced: data periods (FHIR Consent.provision.dataPeriod, decision 0029).
+  {
+    name: 'permit for data from 2020–2022, a record of 2021: permit',
+    pattern: 'advanced',
+    consents: permitData2020To2022,
+    record: 'r2021',
+    expected: { decision: 'permit', reason: 'consent-permit', consent: 0, path: [] },
+  },
+  {
+    name: 'permit for data from 2020–2022, a record of 2023: deny (consent does not apply)',
+    pattern: 'advanced',
+    consents: permitData2020To2022,
+    record: 'r2023',
+    expected: { decision: 'deny', reason: 'default-opt-in' },
+  },
+  {
+    name: 'permit for data from 2020–2022, a record without data month: deny',
+    pattern: 'advanced',
+    consents: permitData2020To2022,
+    record: 'rN',
+    expected: { decision: 'deny', reason: 'default-opt-in' },
+  },
+  {
+    name: 'permit for data from 2020–2022, a query: deny (decided per record)',
+    pattern: 'advanced',
+    consents: permitData2020To2022,
+    record: null,
+    query: { resourceType: 'Observation', labels: ['N'] },
+    expected: { decision: 'deny', reason: 'default-opt-in' },
+  },
+  {
+    name: 'permit for data until mid-December 2022, a December 2022 record: deny (month not inside)',
+    pattern: 'advanced',
+    consents: () => [provision('permit', { dataPeriod: untilMidDecember2022 })],
+    record: 'rDec2022',
+    expected: { decision: 'deny', reason: 'default-opt-in' },
+  },
+  {
+    name: 'permit, except data from 2020–2022, a record of 2021: deny',
+    pattern: 'advanced',
+    consents: denyData2020To2022,
+    record: 'r2021',
+    expected: { decision: 'deny', reason: 'consent-deny', consent: 0, path: [0] },
+  },
+  {
+    name: 'permit, except data from 2020–2022, a record of 2023: permit',
+    pattern: 'advanced',
+    consents: denyData2020To2022,
+    record: 'r2023',
+    expected: { decision: 'permit', reason: 'consent-permit', consent: 0, path: [] },
+  },
+  {
+    name: 'permit, except data from 2020–2022, a record without data month: deny',
+    pattern: 'advanced',
+    consents: denyData2020To2022,
+    record: 'rN',
+    expected: { decision: 'deny', reason: 'consent-deny', consent: 0, path: [0] },
+  },
+  {
+    name: 'permit, except data from 2020–2022, a query: permit (each record decided later)',
+    pattern: 'advanced',
+    consents: denyData2020To2022,
+    record: null,
+    query: { resourceType: 'Observation', labels: ['N'] },
+    expected: { decision: 'permit', reason: 'consent-permit', consent: 0, path: [] },
+  },
+  {
+    name: 'opt-out network, deny of data until mid-December 2022, a December 2022 record: deny',
+    pattern: 'advanced',
+    network: 'opt-out',
+    consents: () => [provision('deny', { dataPeriod: untilMidDecember2022 })],
+    record: 'rDec2022',
+    expected: { decision: 'deny', reason: 'consent-deny', consent: 0, path: [] },
+  },
+  {
+    name: 'opt-out network, deny of data from 2020–2022, a record of 2023: permit',
+    pattern: 'advanced',
+    network: 'opt-out',
+    consents: () => [provision('deny', { dataPeriod: years2020To2022 })],
+    record: 'r2023',
+    expected: { decision: 'permit', reason: 'default-opt-out' },
   },
   {
     name: 'break-glass with an open grant under a general deny: permit',

@@ -1,5 +1,6 @@
 // Checks the execution frame: state keys equal their specified tagged hash (fast-check), blocks
-// must follow the state's head, execution is deterministic, and a transaction's cost is bounded.
+// must follow the state's head, execution is deterministic, a transaction's cost is bounded,
+// and lists of codes are refused with a value twice.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
@@ -124,4 +125,37 @@ test('every receipt stays within the cost bound; a batch at the bound still fits
   assert.ok(receipt.cost > 0 && receipt.cost <= contractLimits.txCostMax, `cost ${receipt.cost}`);
   // One event more than the bound cannot even be encoded as a body.
   assert.throws(() => net.tx('node:org-b', 'access.record', { events: [...events, events[0]!] }));
+});
+
+test('a list of codes with a value twice is refused, short or long; distinct values pass', () => {
+  const net = new Network();
+  const patientId = net.patient('p1');
+  const anchor = (record: string, labels: string[]) =>
+    net.run(
+      net.tx('node:org-a', 'record.anchor', {
+        recordId: idOf(`record:${record}`),
+        version: 1,
+        resourceType: 'Observation',
+        patientId,
+        custodian: 'org-a',
+        contentHash: sha256(utf8(record)),
+        securityLabels: labels,
+      }),
+    );
+  for (const labels of [
+    ['N', 'N'],
+    ['N', 'R', 'PSY', 'R'],
+    ['N', 'R', 'PSY', 'HIV', 'ETH', 'HIV'],
+  ]) {
+    const receipt = anchor(`dup-${labels.length}`, labels);
+    assert.equal(receipt.code, 'invalid-value', labels.join());
+    assert.match(
+      receipt.message ?? '',
+      /securityLabels: expected distinct values, found "[A-Z]+" twice/,
+    );
+  }
+  for (const labels of [['N'], ['N', 'R', 'PSY', 'HIV'], ['N', 'R', 'PSY', 'HIV', 'ETH', 'STD']]) {
+    const receipt = anchor(`ok-${labels.length}`, labels);
+    assert.equal(receipt.ok, true, receipt.message ?? '');
+  }
 });

@@ -68,6 +68,7 @@ export function provision(type: 'permit' | 'deny', overrides: Partial<Provision>
   return {
     type,
     period: null,
+    dataPeriod: null,
     actors: [],
     actions: [],
     purposes: [],
@@ -190,6 +191,8 @@ export class Network {
     version?: number;
     resourceType?: string;
     labels?: string[];
+    /** The record's data month (`dataMonthOf`); none by default. */
+    dataMonth?: number | null;
   }): Uint8Array {
     const recordId = idOf(`record:${options.record}`);
     const orgId = options.orgId ?? 'org-a';
@@ -202,6 +205,7 @@ export class Network {
         custodian: orgId,
         contentHash: sha256(utf8(`content:${options.record}:${options.version ?? 1}`)),
         securityLabels: options.labels ?? ['N'],
+        dataMonth: options.dataMonth ?? null,
       }),
     );
     return recordId;
