@@ -4,25 +4,43 @@ import { StoreError, StoreErrorCode } from './errors.ts';
 /** Every tunable number of the store, in one place. */
 export const storeLimits = {
   /**
-   * Committed state versions kept in memory, newest first (the head's and the 31 before it):
-   * `stateAt` answers them at once; older heights are rebuilt from the change table.
+   * Committed state versions kept in memory, newest first (the head's and the 7 before it):
+   * `stateAt` answers them at once; older heights are rebuilt from the blocks' change records.
+   * Each kept version holds the nodes its block replaced (about 1.5 MB for a 2,000-transaction
+   * block, bench/store.ts), so fewer versions is less memory (decision 0032).
    */
-  recentStateVersions: 32,
+  recentStateVersions: 8,
   /**
-   * The in-memory state node store is compacted (the recent versions copied into a fresh store)
-   * when it holds more than this many bytes and more than `stateCompactionGrowthFactor` times
-   * what it held after the last compaction. Below it, compaction is not worth its cost.
+   * The in-memory state node store starts a compaction (the recent versions copied into a fresh
+   * store, a slice per commit) when it holds more than this many bytes and has grown by more
+   * than `stateCompactionGrowthPercent` over what it held after the last compaction. Below it,
+   * compaction is not worth its cost.
    */
   stateCompactionBytesMin: 64 * 1024 * 1024,
-  /** See `stateCompactionBytesMin`: growth over the last compacted size that triggers the next. */
-  stateCompactionGrowthFactor: 2,
   /**
-   * Blocks between two checkpoints of the hash-keyed tables (current state, transaction index):
-   * their random inserts dirty one page each, so writing them once per 16 blocks instead of per
-   * block cuts the bytes each commit writes and fsyncs (bench/store.ts, decision 0031). Until
-   * then their rows live in `state_changes` and `blocks`, and in memory.
+   * See `stateCompactionBytesMin`: growth over the last compacted size, in percent, that starts
+   * the next compaction. Lower is less memory (the old store is dropped sooner) for more copying.
    */
-  indexCheckpointBlocks: 16,
+  stateCompactionGrowthPercent: 50,
+  /**
+   * Nodes a compaction copies per commit at least (about 12 ms here, bench/store.ts): the copy
+   * is spread over commits so that none pauses for the whole state (decision 0032).
+   */
+  stateCompactionNodesPerCommit: 50_000,
+  /**
+   * And at least this many times the nodes the last block added: the copy gains on the head by
+   * (factor − 1) blocks' worth of nodes per commit, so it finishes in about
+   * live nodes / ((factor − 1) × nodes per block) commits, while the old store still grows.
+   */
+  stateCompactionCopyPerAddedNode: 3,
+  /**
+   * Pace of the rolling state snapshot (decision 0031), in snapshot entries per state change:
+   * each block rewrites the next key ranges of the snapshot while it has credit, earning this
+   * many entries per change it commits. At 1 the snapshot is rewritten once per state-size worth
+   * of changes, so reopening replays at most about one state's worth of changes, and a commit
+   * writes about one snapshot entry per change (not the whole snapshot at once).
+   */
+  stateSnapshotEntriesPerChange: 1,
   /** Rows per `stateTreeUpdate` batch when the state tree is rebuilt from SQLite. */
   stateRebuildBatchEntries: 65_536,
   /** Largest consensus signing record accepted, in bytes (it holds at most one polka). */
@@ -44,9 +62,11 @@ export const storeLimits = {
 export type StoreTunables = {
   readonly recentStateVersions: number;
   readonly stateCompactionBytesMin: number;
-  readonly stateCompactionGrowthFactor: number;
+  readonly stateCompactionGrowthPercent: number;
+  readonly stateCompactionNodesPerCommit: number;
+  readonly stateCompactionCopyPerAddedNode: number;
   readonly stateRebuildBatchEntries: number;
-  readonly indexCheckpointBlocks: number;
+  readonly stateSnapshotEntriesPerChange: number;
 };
 
 /** `storeLimits` with `overrides` applied, each checked to be a positive integer. */
@@ -54,9 +74,11 @@ export function tunablesOf(overrides: Partial<StoreTunables> | undefined): Store
   const tunables: StoreTunables = {
     recentStateVersions: storeLimits.recentStateVersions,
     stateCompactionBytesMin: storeLimits.stateCompactionBytesMin,
-    stateCompactionGrowthFactor: storeLimits.stateCompactionGrowthFactor,
+    stateCompactionGrowthPercent: storeLimits.stateCompactionGrowthPercent,
+    stateCompactionNodesPerCommit: storeLimits.stateCompactionNodesPerCommit,
+    stateCompactionCopyPerAddedNode: storeLimits.stateCompactionCopyPerAddedNode,
     stateRebuildBatchEntries: storeLimits.stateRebuildBatchEntries,
-    indexCheckpointBlocks: storeLimits.indexCheckpointBlocks,
+    stateSnapshotEntriesPerChange: storeLimits.stateSnapshotEntriesPerChange,
     ...overrides,
   };
   for (const [name, value] of Object.entries(tunables)) {
@@ -66,6 +88,13 @@ export function tunablesOf(overrides: Partial<StoreTunables> | undefined): Store
         `limits.${name}: expected a positive integer, found ${String(value)}`,
       );
     }
+  }
+  // At 1 the copy only keeps pace with the head and never finishes.
+  if (tunables.stateCompactionCopyPerAddedNode < 2) {
+    throw new StoreError(
+      StoreErrorCode.invalidArgument,
+      `limits.stateCompactionCopyPerAddedNode: expected at least 2, found ${tunables.stateCompactionCopyPerAddedNode}`,
+    );
   }
   return tunables;
 }

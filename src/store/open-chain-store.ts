@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { equalBytes, fromHex, shortHex, toHex } from '../base/index.ts';
+import { equalBytes, shortHex, toHex } from '../base/index.ts';
 import {
   type Block,
   type Commit,
@@ -15,7 +15,6 @@ import {
   blockHash as hashOfHeader,
   decodeBlock,
   encodeBlock,
-  transactionRoot,
 } from '../chain/index.ts';
 import { CodecError } from '../codec/index.ts';
 import {
@@ -26,14 +25,12 @@ import {
   genesisState,
 } from '../contracts/index.ts';
 import { type Hash, hashBytes } from '../crypto/index.ts';
-import type { HistoryLog } from '../merkle/index.ts';
 import {
+  HistoryLog,
   MemoryStateNodeStore,
   type StateEntry,
   type StateRoot,
   logEmptyRoot,
-  logRootAfterAppend,
-  stateTreeEntries,
   stateTreeGet,
   stateTreeRootHash,
   stateTreeUpdate,
@@ -48,8 +45,6 @@ import type {
 } from './chain-store.ts';
 import { StoreError, StoreErrorCode } from './errors.ts';
 import { type StoreTunables, storeLimits, tunablesOf } from './limits.ts';
-import type { PendingIndexes } from './pending-indexes.ts';
-import { packTxIds } from './pending-indexes.ts';
 import { decodeReceipts, encodeReceipts } from './receipt-schema.ts';
 import {
   type Database,
@@ -67,8 +62,17 @@ import {
   chainStoreFormatVersion,
   chainStorePragmas,
   chainStoreTables,
+  stateSnapshotRanges,
 } from './sqlite-schema.ts';
+import {
+  type StateChange,
+  decodeStateChanges,
+  encodeSnapshotEntries,
+  encodeStateChanges,
+} from './state-records.ts';
+import { type SnapshotProgress, SnapshotPacer, stateRangeEntries } from './state-snapshot.ts';
 import { StateVersions } from './state-versions.ts';
+import { type TransactionIndex, indexInPacked, packTxIds } from './transaction-index.ts';
 import { type StoredHead, verifyOnOpen } from './verify-on-open.ts';
 
 /**
@@ -174,11 +178,16 @@ function createStore(database: Database, genesis: GenesisDocument, genesisHash: 
     meta.run(MetaName.genesisStateRoot, stateRoot);
     database
       .prepare(
-        'INSERT INTO head (id, height, block_hash, time, state_root, log_size, log_root, checkpoint_height) VALUES (1, 0, ?, ?, ?, 0, ?, 0)',
+        'INSERT INTO head (id, height, block_hash, time, state_root, log_size, log_root, snapshot_generation, snapshot_height, building_range, building_height) VALUES (1, 0, ?, ?, ?, 0, ?, 1, 0, 0, 0)',
       )
       .run(genesisHash, genesis.genesisTime, stateRoot, logEmptyRoot());
-    const insert = database.prepare('INSERT INTO state_current (key, value) VALUES (?, ?)');
-    for (const { key, value } of stateTreeEntries(state)) insert.run(key, value);
+    // Generation 1 of the snapshot: the genesis state, every range written at height 0.
+    const insert = database.prepare(
+      'INSERT INTO state_snapshot (generation, key_range, height, entries) VALUES (1, ?, 0, ?)',
+    );
+    for (let range = 0; range < stateSnapshotRanges; range++) {
+      insert.run(range, encodeSnapshotEntries(stateRangeEntries(state, range)));
+    }
   })();
 }
 
@@ -206,16 +215,15 @@ function checkFileIdentity(database: Database, file: string): void {
 /** Prepared statements, made once per open store. */
 interface Statements {
   readonly insertBlock: Statement;
-  readonly insertTransaction: Statement;
-  readonly upsertState: Statement;
-  readonly deleteState: Statement;
-  readonly insertChange: Statement;
+  readonly insertChanges: Statement;
+  readonly upsertSnapshotRange: Statement;
+  readonly deleteOldSnapshotRange: Statement;
   readonly updateHead: Statement;
   readonly selectBlock: Statement;
   readonly selectBlockHash: Statement;
   readonly selectCommit: Statement;
   readonly selectReceipts: Statement;
-  readonly selectTransaction: Statement;
+  readonly selectTxIds: Statement;
   readonly selectChanges: Statement;
   readonly selectMeta: Statement;
   readonly upsertMeta: Statement;
@@ -225,30 +233,26 @@ function prepareStatements(database: Database): Statements {
   const prepare = (sql: string) => database.prepare(sql);
   return {
     insertBlock: prepare(
-      'INSERT INTO blocks (height, hash, block, commit_certificate, receipts, tx_ids) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT INTO blocks (height, hash, log_size, tx_ids, block, commit_certificate, receipts) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
-    // A transaction included again later (a replay, refused by its nonce) keeps its first place.
-    insertTransaction: prepare(
-      'INSERT OR IGNORE INTO transactions (tx_id, height, tx_index, log_index) VALUES (?, ?, ?, ?)',
+    insertChanges: prepare('INSERT INTO state_changes (height, changes) VALUES (?, ?)'),
+    upsertSnapshotRange: prepare(
+      'INSERT OR REPLACE INTO state_snapshot (generation, key_range, height, entries) VALUES (?, ?, ?, ?)',
     ),
-    upsertState: prepare('INSERT OR REPLACE INTO state_current (key, value) VALUES (?, ?)'),
-    deleteState: prepare('DELETE FROM state_current WHERE key = ?'),
-    insertChange: prepare(
-      'INSERT INTO state_changes (height, key, previous, value) VALUES (?, ?, ?, ?)',
+    deleteOldSnapshotRange: prepare(
+      'DELETE FROM state_snapshot WHERE generation < ? AND key_range = ?',
     ),
     updateHead: prepare(
-      'UPDATE head SET height = ?, block_hash = ?, time = ?, state_root = ?, log_size = ?, log_root = ?, checkpoint_height = ? WHERE id = 1',
+      'UPDATE head SET height = ?, block_hash = ?, time = ?, state_root = ?, log_size = ?, log_root = ?, snapshot_generation = ?, snapshot_height = ?, building_range = ?, building_height = ? WHERE id = 1',
     ),
     selectBlock: prepare('SELECT hash, block FROM blocks WHERE height = ?'),
     selectBlockHash: prepare('SELECT hash FROM blocks WHERE height = ?'),
     selectCommit: prepare('SELECT commit_certificate FROM blocks WHERE height = ?'),
     selectReceipts: prepare('SELECT receipts FROM blocks WHERE height = ?'),
-    selectTransaction: prepare(
-      'SELECT height, tx_index, log_index FROM transactions WHERE tx_id = ?',
-    ),
+    selectTxIds: prepare('SELECT tx_ids, log_size FROM blocks WHERE height = ?'),
     // Newest first, so that the last previous value seen for a key is the oldest one.
     selectChanges: prepare(
-      'SELECT key, previous FROM state_changes WHERE height > ? AND height <= ? ORDER BY height DESC',
+      'SELECT height, changes FROM state_changes WHERE height > ? AND height <= ? ORDER BY height DESC',
     ),
     selectMeta: prepare('SELECT value FROM meta WHERE name = ?'),
     upsertMeta: prepare('INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)'),
@@ -265,10 +269,11 @@ class SqliteChainStore implements ChainStore {
   readonly #genesisStateRoot: Hash;
   #head: StoredHead;
   readonly #logStore: SqliteLogNodeStore;
-  readonly #log: HistoryLog;
+  #log: HistoryLog;
   readonly #versions: StateVersions;
   readonly #tunables: StoreTunables;
-  readonly #pending: PendingIndexes;
+  readonly #transactions: TransactionIndex;
+  readonly #pacer: SnapshotPacer;
 
   constructor(options: {
     database: Database;
@@ -314,7 +319,8 @@ class SqliteChainStore implements ChainStore {
     this.#head = verified.head;
     this.#logStore = verified.logStore;
     this.#log = verified.log;
-    this.#pending = verified.pending;
+    this.#transactions = verified.transactions;
+    this.#pacer = new SnapshotPacer(tunables.stateSnapshotEntriesPerChange);
     this.#versions = new StateVersions({
       nodes,
       height: verified.head.height,
@@ -443,19 +449,22 @@ class SqliteChainStore implements ChainStore {
   }
 
   findTransaction(txId: Hash): TransactionLocation | null {
-    const row = this.#read('finding a transaction', () => {
+    return this.#read('finding a transaction', () => {
       checkHash('txId', txId);
-      return this.#statements.selectTransaction.get(txId) as
-        { height: unknown; tx_index: unknown; log_index: unknown } | undefined;
+      // Candidates lowest first: the first block that really holds the id is its first place
+      // (a transaction included again later, a replay refused by its nonce, keeps it).
+      for (const height of this.#transactions.candidates(txId)) {
+        const row = this.#statements.selectTxIds.get(height) as
+          { tx_ids: unknown; log_size: unknown } | undefined;
+        if (row === undefined) continue;
+        const packed = bytesOf(row.tx_ids, `transaction ids of block ${height}`);
+        const index = indexInPacked(packed, txId);
+        if (index < 0) continue;
+        const logSize = integerOf(row.log_size, `log size of block ${height}`);
+        return { height, index, logIndex: logSize - packed.length / hashBytes + index };
+      }
+      return null;
     });
-    // The table holds transactions up to the checkpoint, the memory those after it: a table
-    // hit is the earlier, first inclusion.
-    if (row === undefined) return this.#pending.transactions.get(toHex(txId)) ?? null;
-    return {
-      height: integerOf(row.height, 'transaction height'),
-      index: integerOf(row.tx_index, 'transaction index'),
-      logIndex: integerOf(row.log_index, 'transaction log index'),
-    };
   }
 
   commitBlock(entry: CommitBlockEntry): void {
@@ -490,26 +499,22 @@ class SqliteChainStore implements ChainStore {
     if (!equalBytes(commit.blockHash, hash)) {
       refuse('commit block hash', shortHex(hash), shortHex(commit.blockHash));
     }
+    // The ids are not hashed into a txRoot again here: they are the leaves appended to the log
+    // below, whose root must equal the header's logRoot, which binds them to the signed header
+    // (the block's own txRoot was checked by block validation).
     if (txIds.length !== block.txs.length) {
       refuse('txIds', `${block.txs.length} ids, one per transaction`, `${txIds.length}`);
     }
-    const txRoot = transactionRoot(txIds);
-    if (!equalBytes(txRoot, header.txRoot)) {
-      refuse('txRoot of txIds', shortHex(header.txRoot), shortHex(txRoot));
+    if (header.logSize !== head.logSize + txIds.length) {
+      refuse('logSize', `${head.logSize + txIds.length}`, `${header.logSize}`);
     }
     if (receipts.length !== txIds.length) {
       refuse('receipts', `${txIds.length}, one per transaction`, `${receipts.length}`);
     }
-    receipts.forEach((receipt, index) => {
-      if (!equalBytes(receipt.txId, txIds[index]!)) {
-        refuse(`receipts[${index}].txId`, shortHex(txIds[index]!), shortHex(receipt.txId));
+    for (let index = 0; index < receipts.length; index++) {
+      if (!equalBytes(receipts[index]!.txId, txIds[index]!)) {
+        refuse(`receipts[${index}].txId`, shortHex(txIds[index]!), shortHex(receipts[index]!.txId));
       }
-    });
-    const logAfter = logRootAfterAppend(this.#log, txIds);
-    if (logAfter.size !== header.logSize)
-      refuse('logSize', `${logAfter.size}`, `${header.logSize}`);
-    if (!equalBytes(logAfter.root, header.logRoot)) {
-      refuse('logRoot', shortHex(logAfter.root), shortHex(header.logRoot));
     }
     const stateRoot = stateTreeRootHash(entry.state);
     if (!equalBytes(stateRoot, header.stateRoot)) {
@@ -528,40 +533,53 @@ class SqliteChainStore implements ChainStore {
         refuse('encoding', 'a valid block, commit and receipts', error.message);
       throw error;
     }
+    const snapshot = this.#snapshotRanges(height, changes.length, entry.state);
 
-    // Every check passed: from here on, a failure is the disk's or a bug, and the in-memory log
-    // may already be ahead of the database, so the store closes itself rather than run on.
+    // Every check that needs no writing passed. The log is appended inside the transaction and
+    // its root checked there: a mismatch rolls the transaction back and reopens the log from the
+    // rolled-back rows, so a refused block still writes nothing. Any other failure from here on
+    // is the disk's or a bug, and the store closes itself rather than run on.
     const statements = this.#statements;
-    const logSizeBefore = head.logSize;
-    const pending = this.#pending;
-    const checkpoint = height - pending.checkpointHeight >= this.#tunables.indexCheckpointBlocks;
-    const checkpointHeight = checkpoint ? height : pending.checkpointHeight;
+    // Set by the log check inside the transaction (a closure, hence the widened type).
+    let logRefusal = null as StoreError | null;
     try {
       database.transaction(() => {
         statements.insertBlock.run(
           height,
           hash,
+          header.logSize,
+          packTxIds(txIds),
           encoded.block,
           encoded.commit,
           encoded.receipts,
-          packTxIds(txIds),
         );
         this.#logStore.writing(() => {
           for (const txId of txIds) this.#log.append(txId);
+          const root = this.#log.root();
+          if (!equalBytes(root, header.logRoot)) {
+            const refusal = new StoreError(
+              StoreErrorCode.wrongBlock,
+              `block ${height}: logRoot: expected ${shortHex(root)}, found ${shortHex(header.logRoot)}`,
+              { height, what: 'logRoot' },
+            );
+            logRefusal = refusal;
+            throw refusal;
+          }
         });
-        // Checked before, checked again: the log the database now holds is the header's.
-        if (this.#log.size !== header.logSize || !equalBytes(this.#log.root(), header.logRoot)) {
-          throw new StoreError(
-            StoreErrorCode.inconsistent,
-            `block ${height}: the appended log (size ${this.#log.size}) differs from the predicted one`,
+        statements.insertChanges.run(height, encodeStateChanges(changes));
+        for (const range of snapshot.ranges) {
+          statements.upsertSnapshotRange.run(
+            snapshot.generation,
+            range.range,
+            height,
+            range.entries,
           );
+          // The generation before the complete one is garbage: its rows go range by range as
+          // the new ones are written, never all in one commit (a delete reads every overflow
+          // page of the rows it removes).
+          statements.deleteOldSnapshotRange.run(head.snapshot.generation, range.range);
         }
-        for (const change of changes) {
-          statements.insertChange.run(height, change.key, change.previous, change.value);
-        }
-        if (checkpoint) {
-          this.#writeCheckpoint({ height, txIds, logSizeBefore, changes, state: entry.state });
-        }
+        const progress = snapshot.progress;
         statements.updateHead.run(
           height,
           hash,
@@ -569,10 +587,17 @@ class SqliteChainStore implements ChainStore {
           stateRoot,
           header.logSize,
           header.logRoot,
-          checkpointHeight,
+          progress.generation,
+          progress.height,
+          progress.buildingRange,
+          progress.buildingHeight,
         );
       })();
     } catch (error) {
+      if (error instanceof StoreError && error === logRefusal) {
+        this.#reopenLog(head.logSize);
+        throw error;
+      }
       this.#closeAfterFailure();
       throw storeErrorOf(error, this.#file, `committing block ${height}`);
     }
@@ -583,51 +608,51 @@ class SqliteChainStore implements ChainStore {
       stateRoot,
       logSize: header.logSize,
       logRoot: header.logRoot.slice(),
-      checkpointHeight,
+      snapshot: snapshot.progress,
     };
-    if (checkpoint) pending.checkpointed(height);
-    else {
-      pending.addBlock({
-        height,
-        txIds,
-        logSizeBefore,
-        stateKeys: changes.map((change) => change.key),
-      });
-    }
+    this.#transactions.addBlock(height, txIds);
     this.#versions.add(height, entry.state);
   }
 
   /**
-   * Brings the hash-keyed tables up to `height`, inside that block's transaction: every state key
-   * written since the last checkpoint gets its value in `state` (or is deleted), and every
-   * transaction since then its location (a transaction already indexed keeps its first).
+   * The snapshot ranges block `height` rewrites (from its state, `state`), and where the snapshot
+   * stands after them: the pacer decides how many, and the block that writes the last range of a
+   * generation makes that generation the complete one (decision 0031).
    */
-  #writeCheckpoint(options: {
-    height: number;
-    txIds: readonly Hash[];
-    logSizeBefore: number;
-    changes: readonly { key: Uint8Array }[];
-    state: StateRoot;
-  }): void {
-    const statements = this.#statements;
-    const keys = new Map(this.#pending.stateKeys);
-    for (const { key } of options.changes) keys.set(toHex(key), key);
-    for (const key of keys.values()) {
-      const value = stateTreeGet(options.state, key);
-      if (value === null) statements.deleteState.run(key);
-      else statements.upsertState.run(key, value);
-    }
-    for (const [hex, location] of this.#pending.transactions) {
-      statements.insertTransaction.run(
-        fromHex(hex),
-        location.height,
-        location.index,
-        location.logIndex,
-      );
-    }
-    options.txIds.forEach((txId, index) => {
-      statements.insertTransaction.run(txId, options.height, index, options.logSizeBefore + index);
+  #snapshotRanges(
+    height: number,
+    changes: number,
+    state: StateRoot,
+  ): {
+    generation: number;
+    ranges: { range: number; entries: Uint8Array }[];
+    progress: SnapshotProgress;
+  } {
+    const current = this.#head.snapshot;
+    const count = this.#pacer.rangesFor({
+      changes,
+      stateKeys: state.keyCount,
+      rangesLeft: stateSnapshotRanges - current.buildingRange,
     });
+    const generation = current.generation + 1;
+    const ranges: { range: number; entries: Uint8Array }[] = [];
+    for (let range = current.buildingRange; range < current.buildingRange + count; range++) {
+      ranges.push({ range, entries: encodeSnapshotEntries(stateRangeEntries(state, range)) });
+    }
+    if (count === 0) return { generation, ranges, progress: current };
+    const buildingHeight = current.buildingRange === 0 ? height : current.buildingHeight;
+    const next = current.buildingRange + count;
+    const progress: SnapshotProgress =
+      next === stateSnapshotRanges
+        ? { generation, height: buildingHeight, buildingRange: 0, buildingHeight: 0 }
+        : { ...current, buildingRange: next, buildingHeight };
+    return { generation, ranges, progress };
+  }
+
+  /** After a refused append rolled back: the log as the database holds it again. */
+  #reopenLog(logSize: number): void {
+    this.#logStore.reset(logSize);
+    this.#log = new HistoryLog(this.#logStore);
   }
 
   saveSigningRecord(record: Uint8Array): void {
@@ -674,15 +699,14 @@ class SqliteChainStore implements ChainStore {
   }
 
   /**
-   * Checks that `state` is `state()` with exactly `writes` applied (each key written holds its
-   * new value, and the key count moved by what the writes inserted and deleted) and returns the
-   * changes to persist, each with the value it replaces.
+   * Returns the changes to record, each with the value it replaces (read from `state()`, one
+   * lookup per write), after cheap checks that `state` is `state()` with exactly `writes`
+   * applied: the same node store, well-formed keys written once, the key count moved by what the
+   * writes inserted and deleted, and the first and last writes' values present in `state`. The
+   * full agreement is checked at the next open, where the state rebuilt from the recorded
+   * changes must have the header's root (STYLE.md: checked when written, again when read).
    */
-  #checkWrites(
-    height: number,
-    writes: readonly StateEntry[],
-    state: StateRoot,
-  ): { key: Uint8Array; value: Uint8Array | null; previous: Uint8Array | null }[] {
+  #checkWrites(height: number, writes: readonly StateEntry[], state: StateRoot): StateChange[] {
     const refuse = (what: string): never => {
       throw new StoreError(StoreErrorCode.wrongBlock, `block ${height}: ${what}`, { height });
     };
@@ -693,8 +717,7 @@ class SqliteChainStore implements ChainStore {
       );
     }
     const seen = new Set<string>();
-    const changes: { key: Uint8Array; value: Uint8Array | null; previous: Uint8Array | null }[] =
-      [];
+    const changes: StateChange[] = [];
     let keyCount = previousState.keyCount;
     for (let index = 0; index < writes.length; index++) {
       const { key, value } = writes[index]!;
@@ -705,6 +728,15 @@ class SqliteChainStore implements ChainStore {
       if (seen.has(hex)) refuse(`writes[${index}]: key ${shortHex(key)} is written twice`);
       seen.add(hex);
       const previous = stateTreeGet(previousState, key);
+      if (previous === null && value !== null) keyCount++;
+      if (previous !== null && value === null) keyCount--;
+      changes.push({ key, value, previous });
+    }
+    if (keyCount !== state.keyCount) {
+      refuse(`state: expected ${keyCount} keys after the writes, found ${state.keyCount}`);
+    }
+    for (const index of writes.length === 0 ? [] : [0, writes.length - 1]) {
+      const { key, value } = writes[index]!;
       const now = stateTreeGet(state, key);
       const agrees = value === null ? now === null : now !== null && equalBytes(now, value);
       if (!agrees) {
@@ -712,12 +744,6 @@ class SqliteChainStore implements ChainStore {
           `writes[${index}] (key ${shortHex(key)}): expected state to hold ${value === null ? 'no value' : shortHex(value)}, found ${now === null ? 'no value' : shortHex(now)}`,
         );
       }
-      if (previous === null && value !== null) keyCount++;
-      if (previous !== null && value === null) keyCount--;
-      changes.push({ key, value, previous });
-    }
-    if (keyCount !== state.keyCount) {
-      refuse(`state: expected ${keyCount} keys after the writes, found ${state.keyCount}`);
     }
     return changes;
   }
@@ -728,13 +754,14 @@ class SqliteChainStore implements ChainStore {
     const undo = new Map<string, StateEntry>();
     this.#read('reading state changes', () => {
       for (const row of this.#statements.selectChanges.iterate(height, base.height) as Iterable<{
-        key: unknown;
-        previous: unknown;
+        height: unknown;
+        changes: unknown;
       }>) {
-        const key = bytesOf(row.key, 'state change key');
-        const value = row.previous === null ? null : bytesOf(row.previous, 'state change value');
-        // Rows come newest first: the last one seen for a key is its value at `height`.
-        undo.set(toHex(key), { key, value });
+        const what = `state changes of block ${String(row.height)}`;
+        // Blocks come newest first: the last change seen for a key holds its value at `height`.
+        for (const change of decodeStateChanges(bytesOf(row.changes, what), what)) {
+          undo.set(toHex(change.key), { key: change.key, value: change.previous });
+        }
       }
     });
     let state = base.state;

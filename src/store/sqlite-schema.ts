@@ -13,7 +13,7 @@ export const chainStoreFileName = 'chain.sqlite';
 export const chainStoreApplicationId = 0x4d4c4353;
 
 /** SQLite `user_version`: the store format. A store of another format is refused, not migrated. */
-export const chainStoreFormatVersion = 1;
+export const chainStoreFormatVersion = 2;
 
 /**
  * Pragmas set on every open, before anything is read: one exclusive lock for the life of the
@@ -31,11 +31,22 @@ export const chainStorePragmas = [
 ] as const;
 
 /**
- * The tables, created in one transaction with the genesis rows. Every block appends to `blocks`,
- * `log_nodes` and `state_changes` (keys that grow with the height, so appends touch few pages).
- * The two tables keyed by hashes, `state_current` and `transactions`, take random inserts that
- * each dirty a page, so they are brought up to date only every `indexCheckpointBlocks` blocks
- * (at `head.checkpoint_height`), from the appended rows, in the transaction of that block.
+ * Ranges of the state snapshot: the key space split by the first key byte (keys are hashes, so
+ * each range holds about 1/256 of the state). Part of the format: a store of another count is
+ * another format.
+ */
+export const stateSnapshotRanges = 256;
+
+/**
+ * The tables, created in one transaction with the genesis rows (decision 0031). Every block
+ * appends one `blocks` row (with its state changes and transaction ids as BLOBs), its history
+ * log nodes, one `state_changes` row (its changes packed in one BLOB), and rewrites a few ranges
+ * of the state snapshot; nothing is keyed by a hash, so a commit touches few pages. The columns
+ * read at open (`log_size`, `tx_ids`) come before the large BLOBs, and the changes have their own
+ * table, so that reading them does not walk the blocks' overflow pages. `state_snapshot` holds, per generation, one row per key range, each
+ * written at some height from the head's state; generation `head.snapshot_generation` is
+ * complete, and the state at the head is it plus the changes of the blocks after
+ * `head.snapshot_height` (the height its first range was written at), replayed in order.
  */
 export const chainStoreTables = `
 CREATE TABLE meta (
@@ -50,38 +61,36 @@ CREATE TABLE head (
   state_root BLOB NOT NULL,
   log_size INTEGER NOT NULL,
   log_root BLOB NOT NULL,
-  checkpoint_height INTEGER NOT NULL
+  snapshot_generation INTEGER NOT NULL,
+  snapshot_height INTEGER NOT NULL,
+  building_range INTEGER NOT NULL,
+  building_height INTEGER NOT NULL
 );
 CREATE TABLE blocks (
   height INTEGER PRIMARY KEY,
   hash BLOB NOT NULL,
+  log_size INTEGER NOT NULL,
+  tx_ids BLOB NOT NULL,
   block BLOB NOT NULL,
   commit_certificate BLOB NOT NULL,
-  receipts BLOB NOT NULL,
-  tx_ids BLOB NOT NULL
+  receipts BLOB NOT NULL
 );
-CREATE TABLE transactions (
-  tx_id BLOB PRIMARY KEY,
-  height INTEGER NOT NULL,
-  tx_index INTEGER NOT NULL,
-  log_index INTEGER NOT NULL
-) WITHOUT ROWID;
+CREATE TABLE state_changes (
+  height INTEGER PRIMARY KEY,
+  changes BLOB NOT NULL
+);
 CREATE TABLE log_nodes (
   level INTEGER NOT NULL,
   node_index INTEGER NOT NULL,
   hash BLOB NOT NULL,
   PRIMARY KEY (level, node_index)
 ) WITHOUT ROWID;
-CREATE TABLE state_current (
-  key BLOB PRIMARY KEY,
-  value BLOB NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE state_changes (
+CREATE TABLE state_snapshot (
+  generation INTEGER NOT NULL,
+  key_range INTEGER NOT NULL,
   height INTEGER NOT NULL,
-  key BLOB NOT NULL,
-  previous BLOB,
-  value BLOB,
-  PRIMARY KEY (height, key)
+  entries BLOB NOT NULL,
+  PRIMARY KEY (generation, key_range)
 ) WITHOUT ROWID;
 `;
 

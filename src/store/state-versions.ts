@@ -1,22 +1,33 @@
 /**
  * The committed state versions the store keeps in memory: the head's and the ones before it, up
- * to `storeLimits.recentStateVersions`, all in one append-only `MemoryStateNodeStore` (merkle),
- * which is compacted (the kept versions copied into a fresh store with merkle's `stateTreeCopy`)
- * when it has grown well past what those versions need, so that a node's memory stays bounded.
+ * to `storeLimits.recentStateVersions`, all in one append-only `MemoryStateNodeStore` (merkle).
+ * The node store only grows, so when it has grown well past what the kept versions need it is
+ * compacted: the kept versions are copied into a fresh store and the old one is dropped. The copy
+ * is incremental (decision 0032): each commit copies a bounded number of nodes, so no commit
+ * pauses for the whole state; versions committed while it runs are copied after it, each sharing
+ * the nodes it did not change with the version before it, and the fresh store takes over in the
+ * commit that copies the head.
  */
 import { assert } from '../base/index.ts';
-import { MemoryStateNodeStore, type StateRoot, stateTreeCopy } from '../merkle/index.ts';
+import {
+  MemoryStateNodeStore,
+  type StateNodeRef,
+  type StateRoot,
+  stateEmptyRef,
+} from '../merkle/index.ts';
 
 import type { StoreTunables } from './limits.ts';
 
 /** What the in-memory state costs, for metrics and the benchmark. */
 export interface StateMemoryStats {
-  /** Bytes the in-memory node store has allocated. */
+  /** Bytes the in-memory node store has allocated (the one being compacted into, too). */
   readonly stateStoreBytes: number;
   /** Bytes it held right after the last compaction (or at open). */
   readonly stateStoreBytesAfterCompaction: number;
-  /** Compactions since the store was opened. */
+  /** Compactions completed since the store was opened. */
   readonly stateCompactions: number;
+  /** Whether a compaction is under way (it goes on in the next commits). */
+  readonly stateCompacting: boolean;
   /** State versions held in memory. */
   readonly stateVersionsInMemory: number;
 }
@@ -28,6 +39,9 @@ export class StateVersions {
   #headHeight: number;
   #bytesAfterCompaction: number;
   #compactions = 0;
+  #compaction: IncrementalCompaction | null = null;
+  /** Nodes in the current store after the last `add`: what the next block adds is beyond it. */
+  #nodeCountAtLastAdd: number;
   readonly #tunables: StoreTunables;
 
   constructor(options: {
@@ -42,11 +56,7 @@ export class StateVersions {
     this.#headHeight = options.height;
     this.#versions.set(options.height, options.state);
     this.#bytesAfterCompaction = options.nodes.stats().bytesAllocated;
-  }
-
-  /** The store new versions must be built in (`stateTreeUpdate` on `current()` does that). */
-  get nodes(): MemoryStateNodeStore {
-    return this.#nodes;
+    this.#nodeCountAtLastAdd = nodeCount(options.nodes);
   }
 
   /** The head's version. */
@@ -69,49 +79,202 @@ export class StateVersions {
   }
 
   /**
-   * Adds the version of a newly committed height, drops the oldest beyond the limit, and
-   * compacts the node store if it has outgrown the versions it keeps.
+   * Adds the version of a newly committed height, drops the oldest beyond the limit, and starts
+   * or continues the compaction of the node store.
    */
   add(height: number, state: StateRoot): void {
     assert(height === this.#headHeight + 1, 'versions are added one height at a time');
     assert(state.store === this.#nodes, 'a new version lives in the current node store');
+    // The nodes of every version built since the last commit (the block's, and any proposal's
+    // that was not decided): about what the next commit will add.
+    const added = Math.max(0, nodeCount(this.#nodes) - this.#nodeCountAtLastAdd);
     this.#versions.set(height, state);
     this.#headHeight = height;
     const oldestKept = height - this.#tunables.recentStateVersions + 1;
-    for (const kept of [...this.#versions.keys()])
+    for (const kept of [...this.#versions.keys()]) {
       if (kept < oldestKept) this.#versions.delete(kept);
-    const bytes = this.#nodes.stats().bytesAllocated;
-    const bound = Math.max(
-      this.#tunables.stateCompactionBytesMin,
-      this.#tunables.stateCompactionGrowthFactor * this.#bytesAfterCompaction,
-    );
-    if (bytes > bound) this.compact();
+    }
+    if (this.#compaction === null) {
+      const bytes = this.#nodes.stats().bytesAllocated;
+      const bound = Math.max(
+        this.#tunables.stateCompactionBytesMin,
+        ((100 + this.#tunables.stateCompactionGrowthPercent) * this.#bytesAfterCompaction) / 100,
+      );
+      if (bytes > bound) this.#compaction = new IncrementalCompaction(this.#nodes);
+    }
+    // Each commit copies a multiple of what the last block added, so the copy catches up with
+    // the head however fast the state grows.
+    if (this.#compaction !== null) {
+      this.#step(
+        Math.max(
+          this.#tunables.stateCompactionNodesPerCommit,
+          this.#tunables.stateCompactionCopyPerAddedNode * added,
+        ),
+      );
+    }
+    this.#nodeCountAtLastAdd = nodeCount(this.#nodes);
   }
 
   /**
-   * Copies the kept versions, oldest first so that consecutive versions share their unchanged
-   * nodes again, into a fresh node store and drops the old one (callers' older handles keep
-   * their own store alive for as long as they hold them).
+   * Copies up to about `budget` nodes; when every kept version is copied, switches to the fresh
+   * store (callers' older handles keep the old store alive for as long as they hold them).
    */
-  compact(): void {
+  #step(budget: number): void {
+    const compaction = this.#compaction;
+    assert(compaction !== null, 'a compaction is under way');
     const heights = [...this.#versions.keys()].sort((a, b) => a - b);
-    const fresh = new MemoryStateNodeStore();
-    const copies = stateTreeCopy({
-      roots: heights.map((height) => this.#versions.get(height)!),
-      to: fresh,
-    });
-    heights.forEach((height, index) => this.#versions.set(height, copies[index]!));
-    this.#nodes = fresh;
-    this.#bytesAfterCompaction = fresh.stats().bytesAllocated;
+    let left = budget;
+    for (;;) {
+      left = compaction.copy(left);
+      if (left <= 0) return;
+      const next = heights.find((height) => height > compaction.lastHeight);
+      if (next === undefined) break;
+      compaction.begin(next, this.#versions.get(next)!);
+    }
+    const copies = compaction.copies;
+    for (const height of heights) {
+      const copy = copies.get(height);
+      assert(copy !== undefined, 'every kept version is copied');
+      this.#versions.set(height, copy);
+    }
+    this.#nodes = compaction.to;
+    this.#compaction = null;
+    this.#bytesAfterCompaction = this.#nodes.stats().bytesAllocated;
     this.#compactions++;
   }
 
   stats(): StateMemoryStats {
+    const copying = this.#compaction?.to.stats().bytesAllocated ?? 0;
     return {
-      stateStoreBytes: this.#nodes.stats().bytesAllocated,
+      stateStoreBytes: this.#nodes.stats().bytesAllocated + copying,
       stateStoreBytesAfterCompaction: this.#bytesAfterCompaction,
       stateCompactions: this.#compactions,
+      stateCompacting: this.#compaction !== null,
       stateVersionsInMemory: this.#versions.size,
     };
+  }
+}
+
+function nodeCount(store: MemoryStateNodeStore): number {
+  const stats = store.stats();
+  return stats.internalNodes + stats.leaves;
+}
+
+/** The empty subtree, read once: imported bindings cost a getter per use under tsx. */
+const emptyRef: StateNodeRef = stateEmptyRef;
+
+/** One frame of the copy's explicit stack: a node to copy, and its twin in the previous version. */
+interface CopyFrame {
+  readonly ref: StateNodeRef;
+  /** The node at the same place in the previous copied version (same source store), or null. */
+  readonly twin: StateNodeRef | null;
+  /** The twin's copy in the fresh store. */
+  readonly twinCopy: StateNodeRef;
+  /** 0: not started; 1: left child being copied; 2: right child being copied. */
+  stage: number;
+  left: StateNodeRef;
+}
+
+/**
+ * A resumable copy of state versions, oldest first, from one store into a fresh one. A subtree a
+ * version shares with the previous copied version (the same node of the same source store) is
+ * not copied again but shared. Nodes are copied with the hashes the source holds: they were
+ * hashed when the tree wrote them and are never changed, and the state is re-hashed from disk,
+ * and checked against the header, at every open.
+ */
+class IncrementalCompaction {
+  readonly from: MemoryStateNodeStore;
+  readonly to = new MemoryStateNodeStore();
+  /** The copies of the versions copied so far, by height. */
+  readonly copies = new Map<number, StateRoot>();
+  /** The height being copied or last copied (-1 before the first). */
+  lastHeight = -1;
+  #stack: CopyFrame[] = [];
+  #results: StateNodeRef[] = [];
+  #source: StateRoot | null = null;
+  #previous: { source: StateRoot; copy: StateNodeRef } | null = null;
+
+  constructor(from: MemoryStateNodeStore) {
+    this.from = from;
+  }
+
+  /** Starts copying the version of `height` (after the previous one is done). */
+  begin(height: number, source: StateRoot): void {
+    assert(this.#stack.length === 0 && this.#source === null, 'one version at a time');
+    assert(height > this.lastHeight, 'versions are copied oldest first');
+    assert(source.store === this.from, 'the version lives in the store being compacted');
+    this.lastHeight = height;
+    this.#source = source;
+    const twin = this.#previous;
+    this.#stack.push({
+      ref: source.ref,
+      twin: twin === null ? null : twin.source.ref,
+      twinCopy: twin === null ? emptyRef : twin.copy,
+      stage: 0,
+      left: emptyRef,
+    });
+  }
+
+  /** Copies up to `budget` nodes of the current version; returns the budget left (> 0: done). */
+  copy(budget: number): number {
+    const from = this.from;
+    const to = this.to;
+    const stack = this.#stack;
+    const results = this.#results;
+    let left = budget;
+    while (stack.length > 0) {
+      if (left <= 0) return 0;
+      const frame = stack[stack.length - 1]!;
+      const { ref, twin } = frame;
+      if (frame.stage === 0) {
+        if (ref === emptyRef || ref === twin) {
+          stack.pop();
+          results.push(ref === emptyRef ? emptyRef : frame.twinCopy);
+          continue;
+        }
+        if (ref < 0) {
+          stack.pop();
+          results.push(to.copyLeafFrom(from, ref));
+          left--;
+          continue;
+        }
+        frame.stage = 1;
+        const twinIsInternal = twin !== null && twin > 0;
+        stack.push({
+          ref: from.leftChild(ref),
+          twin: twinIsInternal ? from.leftChild(twin) : null,
+          twinCopy: twinIsInternal ? to.leftChild(frame.twinCopy) : emptyRef,
+          stage: 0,
+          left: emptyRef,
+        });
+        continue;
+      }
+      if (frame.stage === 1) {
+        frame.left = results.pop()!;
+        frame.stage = 2;
+        const twinIsInternal = twin !== null && twin > 0;
+        stack.push({
+          ref: from.rightChild(ref),
+          twin: twinIsInternal ? from.rightChild(twin) : null,
+          twinCopy: twinIsInternal ? to.rightChild(frame.twinCopy) : emptyRef,
+          stage: 0,
+          left: emptyRef,
+        });
+        continue;
+      }
+      const right = results.pop()!;
+      stack.pop();
+      results.push(to.copyInternalFrom(from, ref, frame.left, right));
+      left--;
+    }
+    const source = this.#source;
+    if (source !== null) {
+      assert(results.length === 1, 'a finished copy leaves one root');
+      const copy = results.pop()!;
+      this.copies.set(this.lastHeight, { store: to, ref: copy, keyCount: source.keyCount });
+      this.#previous = { source, copy };
+      this.#source = null;
+    }
+    return Math.max(left, 1);
   }
 }

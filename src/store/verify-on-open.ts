@@ -7,7 +7,8 @@
  *    state root, log root and log size (at height 0: the genesis hash, state root and time);
  * 3. the history log rebuilt from its stored nodes (RFC 9162 right edge) has the header's root at
  *    the header's size, and its last leaves are the last block's transaction ids;
- * 4. the state tree rebuilt from the stored current key/values has the header's state root.
+ * 4. the state tree rebuilt from the last complete snapshot and the changes recorded after it has
+ *    the header's state root.
  *
  * Each refusal is a `StoreError` (`inconsistent`, or `corrupt` for a row that does not decode)
  * naming what disagrees, the height, what was expected and what was found.
@@ -15,7 +16,7 @@
 import { AssertionFailedError, equalBytes, shortHex, toHex } from '../base/index.ts';
 import { type BlockHeader, blockHash, decodeBlock, transactionId } from '../chain/index.ts';
 import { CodecError } from '../codec/index.ts';
-import type { Hash } from '../crypto/index.ts';
+import { type Hash, hashBytes } from '../crypto/index.ts';
 import {
   HistoryLog,
   HistoryLogError,
@@ -32,8 +33,11 @@ import {
 
 import { StoreError, StoreErrorCode } from './errors.ts';
 import { type Database, bytesOf, integerOf } from './sqlite.ts';
-import { PendingIndexes, unpackTxIds } from './pending-indexes.ts';
 import { SqliteLogNodeStore } from './sqlite-log-node-store.ts';
+import { stateSnapshotRanges } from './sqlite-schema.ts';
+import { decodeSnapshotEntries, decodeStateChanges } from './state-records.ts';
+import type { SnapshotProgress } from './state-snapshot.ts';
+import { TransactionIndex } from './transaction-index.ts';
 
 /** The head row as stored. */
 export interface StoredHead {
@@ -43,8 +47,8 @@ export interface StoredHead {
   readonly stateRoot: Hash;
   readonly logSize: number;
   readonly logRoot: Hash;
-  /** The height `state_current` and `transactions` are up to date with (decision 0031). */
-  readonly checkpointHeight: number;
+  /** Where the rolling state snapshot stands (decision 0031). */
+  readonly snapshot: SnapshotProgress;
 }
 
 /** What a store that passed the checks opens with. */
@@ -53,7 +57,7 @@ export interface VerifiedStore {
   readonly logStore: SqliteLogNodeStore;
   readonly log: HistoryLog;
   readonly state: StateRoot;
-  readonly pending: PendingIndexes;
+  readonly transactions: TransactionIndex;
 }
 
 function inconsistent(message: string, height: number): StoreError {
@@ -77,7 +81,12 @@ export function readHead(database: Database): StoredHead {
     stateRoot: bytesOf(row.state_root, 'head state root'),
     logSize: integerOf(row.log_size, 'head log size'),
     logRoot: bytesOf(row.log_root, 'head log root'),
-    checkpointHeight: integerOf(row.checkpoint_height, 'head checkpoint height'),
+    snapshot: {
+      generation: integerOf(row.snapshot_generation, 'head snapshot generation'),
+      height: integerOf(row.snapshot_height, 'head snapshot height'),
+      buildingRange: integerOf(row.building_range, 'head building range'),
+      buildingHeight: integerOf(row.building_height, 'head building height'),
+    },
   };
 }
 
@@ -121,24 +130,29 @@ export function verifyOnOpen(options: {
   compare('log size', expected.logSize, head.logSize);
   compare('log root', expected.logRoot, head.logRoot);
 
-  if (head.checkpointHeight > height) {
+  const { snapshot } = head;
+  if (
+    snapshot.height > height ||
+    snapshot.buildingRange < 0 ||
+    snapshot.buildingRange >= stateSnapshotRanges ||
+    (snapshot.buildingRange > 0 && snapshot.buildingHeight > height)
+  ) {
     throw inconsistent(
-      `checkpoint height: expected at most the head's height ${height}, found ${head.checkpointHeight}`,
+      `state snapshot: expected heights at most the head's ${height} and a range below ${stateSnapshotRanges}, ` +
+        `found height ${snapshot.height}, range ${snapshot.buildingRange} begun at ${snapshot.buildingHeight}`,
       height,
     );
   }
   const logStore = new SqliteLogNodeStore(database, head.logSize);
   const log = verifyLog(logStore, head, expected.txIds);
-  const pending = new PendingIndexes(head.checkpointHeight);
   const state = rebuildState({
     database,
     nodes: options.nodes,
     head,
     batchEntries: options.rebuildBatchEntries,
-    pending,
   });
-  readPendingTransactions(database, head, pending);
-  return { head, logStore, log, state, pending };
+  const transactions = readTransactions(database, head);
+  return { head, logStore, log, state, transactions };
 }
 
 /** What the head must be: read from the last block, or from genesis at height 0. */
@@ -155,7 +169,7 @@ function expectedHead(
       stateRoot: genesis.genesisStateRoot,
       logSize: 0,
       logRoot: logEmptyRoot(),
-      checkpointHeight: 0,
+      snapshot: head.snapshot,
       source: 'genesis',
       txIds: [],
     };
@@ -200,7 +214,7 @@ function expectedHead(
     stateRoot: header.stateRoot,
     logSize: header.logSize,
     logRoot: header.logRoot,
-    checkpointHeight: head.checkpointHeight,
+    snapshot: head.snapshot,
     source: "the last block's header",
     txIds,
   };
@@ -254,49 +268,59 @@ function verifyLog(
 }
 
 /**
- * Rebuilds the current state tree: the state at the checkpoint from `state_current`, then the
- * values written after it from `state_changes` (recording their keys as pending), and checks the
- * root against the head's, which the last block's header carries.
+ * Rebuilds the current state tree: the last complete snapshot generation (one row per key range),
+ * then the changes of every block after its height, in height order (decision 0031), and checks
+ * the root against the head's, which the last block's header carries.
  */
 function rebuildState(options: {
   database: Database;
   nodes: MemoryStateNodeStore;
   head: StoredHead;
   batchEntries: number;
-  pending: PendingIndexes;
 }): StateRoot {
-  const { database, head, batchEntries, pending } = options;
-  const { height } = head;
+  const { database, head, batchEntries } = options;
+  const { height, snapshot } = head;
   let state = emptyStateRoot(options.nodes);
-  let batch: StateEntry[] = [];
-  const rows = database.prepare('SELECT key, value FROM state_current').iterate() as Iterable<{
-    key: unknown;
-    value: unknown;
-  }>;
-  // Oldest first, so that the last value seen for a key is its current one.
-  const changes = database
-    .prepare('SELECT key, value FROM state_changes WHERE height > ? ORDER BY height ASC')
-    .iterate(head.checkpointHeight) as Iterable<{ key: unknown; value: unknown }>;
+  const rows = database
+    .prepare(
+      'SELECT key_range, entries FROM state_snapshot WHERE generation = ? ORDER BY key_range',
+    )
+    .all(snapshot.generation) as { key_range: unknown; entries: unknown }[];
+  if (rows.length !== stateSnapshotRanges) {
+    throw inconsistent(
+      `state snapshot generation ${snapshot.generation}: expected ${stateSnapshotRanges} key ranges, found ${rows.length}`,
+      height,
+    );
+  }
   try {
+    let batch: StateEntry[] = [];
     for (const row of rows) {
-      batch.push({ key: bytesOf(row.key, 'state key'), value: bytesOf(row.value, 'state value') });
-      if (batch.length === batchEntries) {
-        state = stateTreeUpdate(state, batch);
-        batch = [];
+      const what = `state snapshot range ${String(row.key_range)}`;
+      for (const entry of decodeSnapshotEntries(bytesOf(row.entries, what), what)) {
+        batch.push(entry);
+        if (batch.length === batchEntries) {
+          state = stateTreeUpdate(state, batch);
+          batch = [];
+        }
       }
     }
     state = stateTreeUpdate(state, batch);
     const since = new Map<string, StateEntry>();
+    // Oldest first, so that the last value seen for a key is its current one. The iteration
+    // starts here, so that no error above leaves it open.
+    const changes = database
+      .prepare('SELECT height, changes FROM state_changes WHERE height > ? ORDER BY height ASC')
+      .iterate(snapshot.height) as Iterable<{ height: unknown; changes: unknown }>;
     for (const row of changes) {
-      const key = bytesOf(row.key, 'state change key');
-      const value = row.value === null ? null : bytesOf(row.value, 'state change value');
-      since.set(toHex(key), { key, value });
+      const what = `state changes of block ${String(row.height)}`;
+      for (const change of decodeStateChanges(bytesOf(row.changes, what), what)) {
+        since.set(toHex(change.key), { key: change.key, value: change.value });
+      }
     }
     const entries = [...since.values()];
     for (let start = 0; start < entries.length; start += batchEntries) {
       state = stateTreeUpdate(state, entries.slice(start, start + batchEntries));
     }
-    for (const [hex, entry] of since) pending.stateKeys.set(hex, entry.key);
   } catch (error) {
     if (error instanceof StateTreeError) {
       throw new StoreError(
@@ -317,42 +341,38 @@ function rebuildState(options: {
   return state;
 }
 
-/** Reads the transaction ids of the blocks after the checkpoint into `pending`. */
-function readPendingTransactions(
-  database: Database,
-  head: StoredHead,
-  pending: PendingIndexes,
-): void {
+/** Builds the transaction index from every block's packed ids, checking the log sizes agree. */
+function readTransactions(database: Database, head: StoredHead): TransactionIndex {
+  const index = new TransactionIndex();
   const rows = database
-    .prepare('SELECT height, tx_ids FROM blocks WHERE height > ? ORDER BY height ASC')
-    .all(head.checkpointHeight) as { height: unknown; tx_ids: unknown }[];
-  const blocks = rows.map((row) => {
+    .prepare('SELECT height, tx_ids, log_size FROM blocks ORDER BY height ASC')
+    .iterate() as Iterable<{ height: unknown; tx_ids: unknown; log_size: unknown }>;
+  let logSize = 0;
+  for (const row of rows) {
     const height = integerOf(row.height, 'block height');
-    const txIds = unpackTxIds(bytesOf(row.tx_ids, `transaction ids of block ${height}`));
-    if (txIds === null) {
+    const packed = bytesOf(row.tx_ids, `transaction ids of block ${height}`);
+    if (packed.length % hashBytes !== 0) {
       throw new StoreError(
         StoreErrorCode.corrupt,
-        `transaction ids of block ${height}: expected a multiple of 32 bytes`,
+        `transaction ids of block ${height}: expected a multiple of ${hashBytes} bytes, found ${packed.length}`,
         { height },
       );
     }
-    return { height, txIds };
-  });
-  let logSize = head.logSize;
-  for (const block of blocks) logSize -= block.txIds.length;
-  if (logSize < 0) {
+    logSize += packed.length / hashBytes;
+    const stored = integerOf(row.log_size, `log size of block ${height}`);
+    if (stored !== logSize) {
+      throw inconsistent(
+        `log size after block ${height}: expected ${logSize} (the transactions up to it), found ${stored}`,
+        head.height,
+      );
+    }
+    index.addPacked(height, packed);
+  }
+  if (logSize !== head.logSize) {
     throw inconsistent(
-      `log size at height ${head.height}: expected at least the ${head.logSize - logSize} transactions since the checkpoint, found ${head.logSize}`,
+      `log size at height ${head.height}: expected ${head.logSize} (the head), found ${logSize} transactions in the blocks`,
       head.height,
     );
   }
-  for (const block of blocks) {
-    pending.addBlock({
-      height: block.height,
-      txIds: block.txIds,
-      logSizeBefore: logSize,
-      stateKeys: [],
-    });
-    logSize += block.txIds.length;
-  }
+  return index;
 }

@@ -66,11 +66,11 @@ test('a new store starts at height 0 with the genesis hash, time, state and an e
   });
 });
 
-for (const indexCheckpointBlocks of [1, 4, 16]) {
-  test(`committed blocks read back unchanged, before and after reopening (checkpoint every ${indexCheckpointBlocks})`, () => {
+for (const stateSnapshotEntriesPerChange of [1, 4, 1000]) {
+  test(`committed blocks read back unchanged, before and after reopening (snapshot pace ${stateSnapshotEntriesPerChange} entries per change)`, () => {
     const { directory, remove } = temporaryDirectory();
     const genesis = storeGenesis();
-    const limits = { indexCheckpointBlocks };
+    const limits = { stateSnapshotEntriesPerChange };
     try {
       let store = openChainStore({ directory, genesis, limits });
       const entries = commitBlocks(store, { count: 6, txCount: 13 });
@@ -153,14 +153,14 @@ test('old state versions beyond the in-memory window are rebuilt from the change
 test('the in-memory state store is compacted past its bound, keeping every recent version', () => {
   const { directory, remove } = temporaryDirectory();
   try {
-    // A 1-byte floor and no growth allowance compact whenever the node store has grown since
+    // A 1-byte floor and a 1 % growth allowance compact whenever the node store has grown since
     // the last compaction; the default bound would never compact in a short test.
     const store = openChainStore({
       directory,
       genesis: storeGenesis(),
       limits: {
         stateCompactionBytesMin: 1,
-        stateCompactionGrowthFactor: 1,
+        stateCompactionGrowthPercent: 1,
         recentStateVersions: 3,
       },
     });
@@ -247,10 +247,15 @@ test('commitBlock refuses each kind of mismatch, writes nothing, then takes the 
         /^block 2: txIds: expected 8 ids, one per transaction, found 7$/,
       ],
       [
+        // With their receipts, so that only the log can tell: it is appended and rolled back.
         'txIds order',
-        { ...entry, txIds: [secondId, firstId, ...entry.txIds.slice(2)] },
+        {
+          ...entry,
+          txIds: [secondId, firstId, ...entry.txIds.slice(2)],
+          receipts: [entry.receipts[1]!, entry.receipts[0]!, ...entry.receipts.slice(2)],
+        },
         StoreErrorCode.wrongBlock,
-        /^block 2: txRoot of txIds: expected/,
+        /^block 2: logRoot: expected [0-9a-f]{16}…, found [0-9a-f]{16}…$/,
       ],
       [
         'receipts count',
@@ -295,7 +300,19 @@ test('commitBlock refuses each kind of mismatch, writes nothing, then takes the 
           ],
         },
         StoreErrorCode.wrongBlock,
-        /^block 2: writes\[\d+\] \(key 0909090909090909…\): expected state to hold 01, found no value$/,
+        /^block 2: state: expected \d+ keys after the writes, found \d+$/,
+      ],
+      [
+        'a write whose value the state does not hold',
+        {
+          ...entry,
+          writes: [
+            ...entry.writes.slice(0, -1),
+            { key: entry.writes[entry.writes.length - 1]!.key, value: new Uint8Array([1]) },
+          ],
+        },
+        StoreErrorCode.wrongBlock,
+        /^block 2: writes\[\d+\] \(key [0-9a-f]{16}…\): expected state to hold 01, found [0-9a-f]+…?$/,
       ],
       [
         'a state change missing from the writes',
@@ -353,13 +370,13 @@ test('commitBlock refuses each kind of mismatch, writes nothing, then takes the 
   });
 });
 
-for (const indexCheckpointBlocks of [1, 16]) {
-  test(`a replayed transaction keeps its first location (checkpoint every ${indexCheckpointBlocks})`, () => {
+for (const stateSnapshotEntriesPerChange of [1, 1000]) {
+  test(`a replayed transaction keeps its first location (snapshot pace ${stateSnapshotEntriesPerChange} entries per change)`, () => {
     const { directory, remove } = temporaryDirectory();
     const store = openChainStore({
       directory,
       genesis: storeGenesis(),
-      limits: { indexCheckpointBlocks },
+      limits: { stateSnapshotEntriesPerChange },
     });
     try {
       const [first] = commitBlocks(store, { count: 1, txCount: 4 });

@@ -19,10 +19,22 @@ import {
 } from '../../src/store/index.ts';
 import { assertStoreError, commitBlocks, storeGenesis, temporaryDirectory } from './fixtures.ts';
 
-/** A closed store of 3 blocks of 8 transactions (log size 24 = 16 + 8) and its head. */
-function builtStore(): { directory: string; remove: () => void; head: ChainStoreHead } {
+/**
+ * A closed store of 3 blocks of 8 transactions (log size 24 = 16 + 8) and its head. With the
+ * default snapshot pace the complete snapshot is genesis' and all three blocks' changes are
+ * replayed at open; with `snapshotEveryBlock`, each block completes a snapshot generation.
+ */
+function builtStore(options: { snapshotEveryBlock?: boolean } = {}): {
+  directory: string;
+  remove: () => void;
+  head: ChainStoreHead;
+} {
   const { directory, remove } = temporaryDirectory();
-  const store = openChainStore({ directory, genesis: storeGenesis() });
+  const store = openChainStore({
+    directory,
+    genesis: storeGenesis(),
+    limits: options.snapshotEveryBlock === true ? { stateSnapshotEntriesPerChange: 1000 } : {},
+  });
   commitBlocks(store, { count: 3, txCount: 8 });
   const head = store.head();
   store.close();
@@ -60,6 +72,49 @@ function flipBlobByte(options: {
     assert.equal(changed.changes, 1);
   });
 }
+
+/**
+ * Offsets in a packed state record (the store's layout: u32 count, then per entry a 32-byte key
+ * and `valuesPerEntry` values, each a u32 length, 0xffffffff for none, and its bytes) of the
+ * first byte of every present value, as [entry, value number, offset, length].
+ */
+function valueOffsets(
+  blob: Uint8Array,
+  valuesPerEntry: number,
+): [number, number, number, number][] {
+  const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+  const count = view.getUint32(0);
+  const found: [number, number, number, number][] = [];
+  let at = 4;
+  for (let entry = 0; entry < count; entry++) {
+    at += 32;
+    for (let value = 0; value < valuesPerEntry; value++) {
+      const length = view.getUint32(at);
+      at += 4;
+      if (length === 0xffff_ffff) continue;
+      found.push([entry, value, at, length]);
+      at += length;
+    }
+  }
+  assert.equal(at, blob.length, 'the record is parsed to its end');
+  return found;
+}
+
+/** The blob of `column` in the one row `where` selects. */
+function readBlob(directory: string, table: string, column: string, where: string): Uint8Array {
+  let blob: Uint8Array | undefined;
+  changeFile(directory, (database) => {
+    const row = database.prepare(`SELECT ${column} AS value FROM ${table} WHERE ${where}`).get() as
+      { value: Buffer } | undefined;
+    assert.ok(row !== undefined, `a row of ${table} where ${where}`);
+    blob = new Uint8Array(row.value);
+  });
+  return blob!;
+}
+
+/** The complete snapshot generation's first range that holds an entry. */
+const firstFullRange =
+  'generation = (SELECT snapshot_generation FROM head) AND key_range = (SELECT min(key_range) FROM state_snapshot WHERE generation = (SELECT snapshot_generation FROM head) AND length(entries) > 4)';
 
 function expectRefusal(directory: string, code: StoreErrorCode, message: RegExp): void {
   assertStoreError(() => openChainStore({ directory, genesis: storeGenesis() }), code, message);
@@ -137,15 +192,18 @@ test('a missing log node: the stored log is incomplete', () => {
   }
 });
 
-test('a changed state value: the rebuilt state root disagrees with the last header', () => {
-  const { directory, remove } = builtStore();
+test('a changed value in the state snapshot: the rebuilt state root disagrees with the last header', () => {
+  const { directory, remove } = builtStore({ snapshotEveryBlock: true });
   try {
+    // The twin first: the store opens, its snapshot taken at the head (nothing replayed).
+    openChainStore({ directory, genesis: storeGenesis() }).close();
+    const blob = readBlob(directory, 'state_snapshot', 'entries', firstFullRange);
     flipBlobByte({
       directory,
-      table: 'state_current',
-      column: 'value',
-      where: 'key = (SELECT key FROM state_current ORDER BY key LIMIT 1 OFFSET 5)',
-      offset: 3,
+      table: 'state_snapshot',
+      column: 'entries',
+      where: firstFullRange,
+      offset: valueOffsets(blob, 1)[0]![2] + 1,
     });
     expectRefusal(
       directory,
@@ -160,12 +218,18 @@ test('a changed state value: the rebuilt state root disagrees with the last head
 });
 
 test('a missing state key: the rebuilt state root disagrees with the last header', () => {
-  const { directory, remove } = builtStore();
+  const { directory, remove } = builtStore({ snapshotEveryBlock: true });
   try {
+    const blob = readBlob(directory, 'state_snapshot', 'entries', firstFullRange);
+    const [, , offset, length] = valueOffsets(blob, 1)[0]!;
+    // The range without its first entry: one key fewer, everything else the same.
+    const shorter = new Uint8Array(blob.length - (offset + length - 4));
+    new DataView(shorter.buffer).setUint32(0, new DataView(blob.buffer).getUint32(0) - 1);
+    shorter.set(blob.subarray(offset + length), 4);
     changeFile(directory, (database) => {
       database
-        .prepare('DELETE FROM state_current WHERE key = (SELECT max(key) FROM state_current)')
-        .run();
+        .prepare(`UPDATE state_snapshot SET entries = ? WHERE ${firstFullRange}`)
+        .run(shorter);
     });
     expectRefusal(
       directory,
@@ -257,13 +321,14 @@ test('a truncated last block is corrupt; a missing last block leaves the head po
 test('a changed state change row: the store opens, and rebuilding that height is refused', () => {
   const { directory, remove, head } = builtStore();
   try {
+    const blob = readBlob(directory, 'state_changes', 'changes', 'height = 3');
+    const previous = valueOffsets(blob, 2).find(([, value]) => value === 0)!;
     flipBlobByte({
       directory,
       table: 'state_changes',
-      column: 'previous',
-      where:
-        'height = 3 AND key = (SELECT min(key) FROM state_changes WHERE height = 3 AND previous IS NOT NULL)',
-      offset: 2,
+      column: 'changes',
+      where: 'height = 3',
+      offset: previous[2] + 1,
     });
     const store = openChainStore({ directory, genesis: storeGenesis() });
     assert.deepEqual(store.head(), head);
@@ -282,22 +347,19 @@ test('a changed state change row: the store opens, and rebuilding that height is
   }
 });
 
-test('a changed value written after the last checkpoint: the rebuilt state root disagrees', () => {
-  const { directory, remove } = temporaryDirectory();
+test('a changed value written after the last snapshot: the rebuilt state root disagrees', () => {
+  const { directory, remove } = builtStore();
   try {
-    const limits = { indexCheckpointBlocks: 2 };
-    const store = openChainStore({ directory, genesis: storeGenesis(), limits });
-    commitBlocks(store, { count: 3, txCount: 8 });
-    store.close();
-    // The twin first: checkpointed at height 2, with block 3's changes replayed, it opens.
-    openChainStore({ directory, genesis: storeGenesis(), limits }).close();
+    // The twin first: the genesis snapshot with the three blocks' changes replayed opens.
+    openChainStore({ directory, genesis: storeGenesis() }).close();
+    const blob = readBlob(directory, 'state_changes', 'changes', 'height = 3');
+    const value = valueOffsets(blob, 2).find(([, which]) => which === 1)!;
     flipBlobByte({
       directory,
       table: 'state_changes',
-      column: 'value',
-      where:
-        'height = 3 AND key = (SELECT min(key) FROM state_changes WHERE height = 3 AND value IS NOT NULL)',
-      offset: 2,
+      column: 'changes',
+      where: 'height = 3',
+      offset: value[2] + 1,
     });
     expectRefusal(
       directory,
@@ -308,6 +370,39 @@ test('a changed value written after the last checkpoint: the rebuilt state root 
     );
   } finally {
     remove();
+  }
+});
+
+test('a missing snapshot range, or a truncated change record: refused, naming what is wrong', () => {
+  const { directory, remove } = builtStore();
+  try {
+    changeFile(directory, (database) => {
+      database.prepare('DELETE FROM state_snapshot WHERE key_range = 7').run();
+    });
+    expectRefusal(
+      directory,
+      StoreErrorCode.inconsistent,
+      /^state snapshot generation 1: expected 256 key ranges, found 255$/,
+    );
+  } finally {
+    remove();
+  }
+  const built = builtStore();
+  try {
+    changeFile(built.directory, (database) => {
+      database
+        .prepare(
+          'UPDATE state_changes SET changes = substr(changes, 1, length(changes) - 1) WHERE height = 2',
+        )
+        .run();
+    });
+    expectRefusal(
+      built.directory,
+      StoreErrorCode.corrupt,
+      /^state changes of block 2: expected \d+ more bytes at offset \d+ of \d+$/,
+    );
+  } finally {
+    built.remove();
   }
 });
 
@@ -344,11 +439,11 @@ test("another application's SQLite file, or a future store format, is foreign", 
   }
   const built = builtStore();
   try {
-    changeFile(built.directory, (database) => database.pragma('user_version = 2'));
+    changeFile(built.directory, (database) => database.pragma('user_version = 3'));
     expectRefusal(
       built.directory,
       StoreErrorCode.foreign,
-      /chain\.sqlite is a chain store of format 2; this MedLedger reads format 1$/,
+      /chain\.sqlite is a chain store of format 3; this MedLedger reads format 2$/,
     );
   } finally {
     built.remove();
