@@ -1,0 +1,419 @@
+/**
+ * The vault on PostgreSQL (`pg`), for a member that outgrows one machine (DESIGN.md "Storage"):
+ * the same tables as the SQLite vault in a schema of its own, the same checks in the same
+ * transactions. Durability is the server's: run it with `fsync = on` and `synchronous_commit =
+ * on` (the defaults). Several vault processes may share one database; `put` and `rotateKek`
+ * serialise on the vault's KEK row (`FOR SHARE` / `FOR UPDATE`), so a rotation never misses a
+ * data key written beside it.
+ *
+ * Erasure on PostgreSQL: an `UPDATE` or `DELETE` leaves the old row version in the table file
+ * until `VACUUM` reclaims it, and in the write-ahead log until it is recycled. `erasePatient`
+ * overwrites, deletes and then vacuums the data key table; what remains in WAL archives and
+ * backups is covered by rotating the KEK and destroying the old one (README.md "Erasure").
+ */
+import pg from 'pg';
+import type { PoolClient, PoolConfig } from 'pg';
+
+import { VaultError, VaultErrorCode } from './errors.ts';
+import type { VaultKek } from './kek.ts';
+import { isVaultKek } from './kek.ts';
+import { vaultLimits } from './limits.ts';
+import {
+  checkNextVersion,
+  createRecordVault,
+  wrongKekError,
+  type RecordVault,
+  type StoredVersionRow,
+  type VaultStorage,
+} from './record-vault.ts';
+import {
+  encodeLabels,
+  fullVersionColumns,
+  keyFromColumns,
+  metaFromColumns,
+  versionColumns,
+  versionFromColumns,
+} from './storage-rows.ts';
+
+/** The vault format this build writes and reads (row `format` of `vault_info`). */
+export const postgresVaultFormat = 1;
+
+/** Default schema of the vault's tables. */
+export const postgresVaultSchemaDefault = 'medledger_vault';
+
+const schemaPattern = /^[a-z_][a-z0-9_]{0,62}$/;
+
+function tablesOf(schema: string): string {
+  return `
+CREATE TABLE ${schema}.vault_info (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE ${schema}.vault_records (
+  record_id TEXT PRIMARY KEY,
+  resource_type TEXT NOT NULL,
+  patient_id TEXT NOT NULL,
+  latest_version INTEGER NOT NULL,
+  erased BOOLEAN NOT NULL
+);
+CREATE INDEX ON ${schema}.vault_records (patient_id, record_id);
+CREATE INDEX ON ${schema}.vault_records (resource_type, record_id);
+CREATE TABLE ${schema}.vault_versions (
+  record_id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  resource_type TEXT NOT NULL,
+  patient_id TEXT NOT NULL,
+  last_updated_ms BIGINT NOT NULL,
+  security_labels TEXT NOT NULL,
+  deleted BOOLEAN NOT NULL,
+  erased BOOLEAN NOT NULL,
+  salt BYTEA NOT NULL,
+  content_hash BYTEA NOT NULL,
+  nonce BYTEA NOT NULL,
+  ciphertext BYTEA NOT NULL,
+  tag BYTEA NOT NULL,
+  PRIMARY KEY (record_id, version)
+);
+CREATE INDEX ON ${schema}.vault_versions (patient_id);
+CREATE TABLE ${schema}.vault_data_keys (
+  record_id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  kek_id TEXT NOT NULL,
+  wrap_nonce BYTEA NOT NULL,
+  wrapped_key BYTEA NOT NULL,
+  PRIMARY KEY (record_id, version)
+);`;
+}
+
+function buffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function storageError(error: unknown, doing: string): Error {
+  if (error instanceof VaultError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  const isDatabaseError = error instanceof pg.DatabaseError;
+  const isSystemError = error instanceof Error && typeof code === 'string';
+  if (
+    !isDatabaseError &&
+    !isSystemError &&
+    !(error instanceof Error && /connect|terminat|timeout/i.test(error.message))
+  ) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
+  const reason = error instanceof Error ? error.message : String(error);
+  return new VaultError(
+    VaultErrorCode.storage,
+    `PostgreSQL vault: ${doing} failed: ${reason}${typeof code === 'string' ? ` (${code})` : ''}`,
+    { code },
+  );
+}
+
+async function inTransaction<T>(
+  pool: pg.Pool,
+  work: (client: PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    try {
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  } finally {
+    client.release();
+  }
+}
+
+async function initialise(pool: pg.Pool, schema: string, kek: VaultKek): Promise<void> {
+  await inTransaction(pool, async (client) => {
+    // Two processes opening a new vault at once: the second waits and then finds it made.
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`medledger-vault:${schema}`]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    const exists = await client.query<{ found: string | null }>(
+      'SELECT to_regclass($1)::text AS found',
+      [`${schema}.vault_info`],
+    );
+    if (exists.rows[0]?.found === null || exists.rows[0]?.found === undefined) {
+      const tables = await client.query<{ n: string }>(
+        'SELECT count(*)::text AS n FROM information_schema.tables WHERE table_schema = $1',
+        [schema],
+      );
+      if (tables.rows[0]?.n !== '0') {
+        throw new VaultError(
+          VaultErrorCode.foreign,
+          `schema ${schema} holds tables but no MedLedger vault`,
+          { schema },
+        );
+      }
+      await client.query(tablesOf(schema));
+      await client.query(
+        `INSERT INTO ${schema}.vault_info (name, value) VALUES ('format', $1), ('kek_id', $2)`,
+        [String(postgresVaultFormat), kek.id],
+      );
+      return;
+    }
+    const info = await client.query<{ name: string; value: string }>(
+      `SELECT name, value FROM ${schema}.vault_info`,
+    );
+    const values = new Map(info.rows.map((row) => [row.name, row.value]));
+    if (values.get('format') !== String(postgresVaultFormat)) {
+      throw new VaultError(
+        VaultErrorCode.foreign,
+        `schema ${schema} holds a vault of format ${values.get('format') ?? 'unknown'}; this build reads format ${postgresVaultFormat} only`,
+        { schema },
+      );
+    }
+    const vaultKekId = values.get('kek_id');
+    if (vaultKekId === undefined)
+      throw new VaultError(
+        VaultErrorCode.integrity,
+        `schema ${schema}: the vault's KEK id is missing`,
+        { schema },
+      );
+    if (vaultKekId !== kek.id) throw wrongKekError({ vaultKekId, givenKekId: kek.id });
+  });
+}
+
+function postgresStorage(pool: pg.Pool, schema: string): VaultStorage {
+  const t = {
+    info: `${schema}.vault_info`,
+    records: `${schema}.vault_records`,
+    versions: `${schema}.vault_versions`,
+    keys: `${schema}.vault_data_keys`,
+  };
+  const patientVersions = `SELECT record_id, version FROM ${t.versions} WHERE patient_id = $1 AND NOT erased`;
+
+  async function run<T>(doing: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw storageError(error, doing);
+    }
+  }
+
+  async function insertVersion(row: StoredVersionRow): Promise<void> {
+    await inTransaction(pool, async (client) => {
+      const kek = await client.query<{ value: string }>(
+        `SELECT value FROM ${t.info} WHERE name = 'kek_id' FOR SHARE`,
+      );
+      const kekId = kek.rows[0]?.value ?? 'none';
+      if (row.key === null || row.key.kekId !== kekId)
+        throw wrongKekError({ vaultKekId: kekId, givenKekId: row.key?.kekId ?? 'none' });
+      const head = await client.query<{
+        latest_version: number;
+        resource_type: string;
+        patient_id: string;
+        erased: boolean;
+      }>(
+        `SELECT latest_version, resource_type, patient_id, erased FROM ${t.records} WHERE record_id = $1 FOR UPDATE`,
+        [row.recordId],
+      );
+      const found = head.rows[0];
+      checkNextVersion(
+        found === undefined
+          ? null
+          : {
+              latestVersion: found.latest_version,
+              resourceType: found.resource_type,
+              patientId: found.patient_id,
+              erased: found.erased,
+            },
+        row,
+      );
+      if (found === undefined) {
+        const inserted = await client.query(
+          `INSERT INTO ${t.records} (record_id, resource_type, patient_id, latest_version, erased) VALUES ($1, $2, $3, $4, false) ON CONFLICT (record_id) DO NOTHING`,
+          [row.recordId, row.resourceType, row.patientId, row.version],
+        );
+        if (inserted.rowCount !== 1) {
+          throw new VaultError(
+            VaultErrorCode.versionConflict,
+            `record ${row.recordId}: version ${row.version} was stored by another writer at the same time`,
+            { recordId: row.recordId, found: row.version },
+          );
+        }
+      } else {
+        await client.query(`UPDATE ${t.records} SET latest_version = $1 WHERE record_id = $2`, [
+          row.version,
+          row.recordId,
+        ]);
+      }
+      await client.query(
+        `INSERT INTO ${t.versions} (record_id, version, resource_type, patient_id, last_updated_ms, security_labels, deleted, erased, salt, content_hash, nonce, ciphertext, tag) VALUES ($1, $2, $3, $4, $5, $6, $7, false, $8, $9, $10, $11, $12)`,
+        [
+          row.recordId,
+          row.version,
+          row.resourceType,
+          row.patientId,
+          String(row.lastUpdatedMs),
+          encodeLabels(row.securityLabels),
+          row.deleted,
+          buffer(row.salt),
+          buffer(row.contentHash),
+          buffer(row.nonce),
+          buffer(row.ciphertext),
+          buffer(row.tag),
+        ],
+      );
+      await client.query(
+        `INSERT INTO ${t.keys} (record_id, version, kek_id, wrap_nonce, wrapped_key) VALUES ($1, $2, $3, $4, $5)`,
+        [
+          row.recordId,
+          row.version,
+          row.key.kekId,
+          buffer(row.key.wrapNonce),
+          buffer(row.key.wrappedKey),
+        ],
+      );
+    });
+  }
+
+  return {
+    backend: 'postgres',
+    insertVersion: (row) => run('storing a record version', () => insertVersion(row)),
+    readVersion: (recordId, version) =>
+      run('reading a record version', async () => {
+        const result =
+          version === null
+            ? await pool.query(
+                `SELECT ${fullVersionColumns} FROM ${t.records} r JOIN ${t.versions} v ON v.record_id = r.record_id AND v.version = r.latest_version LEFT JOIN ${t.keys} k ON k.record_id = v.record_id AND k.version = v.version WHERE r.record_id = $1`,
+                [recordId],
+              )
+            : await pool.query(
+                `SELECT ${fullVersionColumns} FROM ${t.versions} v LEFT JOIN ${t.keys} k ON k.record_id = v.record_id AND k.version = v.version WHERE v.record_id = $1 AND v.version = $2`,
+                [recordId, version],
+              );
+        const columns = result.rows[0] as Record<string, unknown> | undefined;
+        return columns === undefined ? null : versionFromColumns(columns);
+      }),
+    readHistory: (recordId) =>
+      run('reading a record history', async () => {
+        const result = await pool.query(
+          `SELECT ${versionColumns} FROM ${t.versions} v WHERE v.record_id = $1 ORDER BY v.version LIMIT $2`,
+          [recordId, vaultLimits.versionsPerRecordMax],
+        );
+        return (result.rows as Array<Record<string, unknown>>).map(metaFromColumns);
+      }),
+    listCurrent: (query) =>
+      run('listing records', async () => {
+        const result = await pool.query(
+          `SELECT ${versionColumns} FROM ${t.records} r JOIN ${t.versions} v ON v.record_id = r.record_id AND v.version = r.latest_version WHERE ($1::text IS NULL OR r.resource_type = $1) AND ($2::text IS NULL OR r.patient_id = $2) AND ($3::text IS NULL OR r.record_id COLLATE "C" > $3) ORDER BY r.record_id COLLATE "C" LIMIT $4`,
+          [query.resourceType, query.patientId, query.after, query.limit],
+        );
+        return (result.rows as Array<Record<string, unknown>>).map(metaFromColumns);
+      }),
+    erasePatient: (patientId) =>
+      run('erasing a patient', async () => {
+        const versions = await inTransaction(pool, async (client) => {
+          const found = await client.query<{ record_id: string; version: number }>(
+            `${patientVersions} ORDER BY record_id COLLATE "C", version FOR UPDATE`,
+            [patientId],
+          );
+          await client.query(
+            `UPDATE ${t.keys} SET kek_id = '', wrap_nonce = decode(repeat('00', length(wrap_nonce)), 'hex'), wrapped_key = decode(repeat('00', length(wrapped_key)), 'hex') WHERE (record_id, version) IN (${patientVersions})`,
+            [patientId],
+          );
+          await client.query(
+            `DELETE FROM ${t.keys} WHERE (record_id, version) IN (${patientVersions})`,
+            [patientId],
+          );
+          await client.query(
+            `UPDATE ${t.versions} SET erased = true, ciphertext = ''::bytea WHERE patient_id = $1 AND NOT erased`,
+            [patientId],
+          );
+          await client.query(`UPDATE ${t.records} SET erased = true WHERE patient_id = $1`, [
+            patientId,
+          ]);
+          return found.rows.map((row) => ({ recordId: row.record_id, version: row.version }));
+        });
+        // Reclaim the dead row versions that still hold the wrapped keys (see the file header).
+        await pool.query(`VACUUM ${t.keys}`);
+        return versions;
+      }),
+    rewrapAll: ({ fromKekId, toKekId, rewrap }) =>
+      run('rotating the KEK', () =>
+        inTransaction(pool, async (client) => {
+          const kek = await client.query<{ value: string }>(
+            `SELECT value FROM ${t.info} WHERE name = 'kek_id' FOR UPDATE`,
+          );
+          const current = kek.rows[0]?.value ?? 'none';
+          if (current !== fromKekId)
+            throw wrongKekError({ vaultKekId: current, givenKekId: fromKekId });
+          let count = 0;
+          let after: [string, number] = ['', 0];
+          for (;;) {
+            const page = await client.query(
+              `SELECT record_id, version, kek_id, wrap_nonce, wrapped_key FROM ${t.keys} WHERE (record_id COLLATE "C", version) > ($1 COLLATE "C", $2) ORDER BY record_id COLLATE "C", version LIMIT $3`,
+              [after[0], after[1], vaultLimits.rotationBatchRows],
+            );
+            const rows = (page.rows as Array<Record<string, unknown>>).map(keyFromColumns);
+            if (rows.length > 0) {
+              const wrapped = rows.map((row) => rewrap(row));
+              // One statement per batch: the new wrappings as parallel arrays.
+              await client.query(
+                `UPDATE ${t.keys} AS k SET kek_id = u.kek_id, wrap_nonce = u.wrap_nonce, wrapped_key = u.wrapped_key FROM unnest($1::text[], $2::int[], $3::text[], $4::bytea[], $5::bytea[]) AS u(record_id, version, kek_id, wrap_nonce, wrapped_key) WHERE k.record_id = u.record_id AND k.version = u.version`,
+                [
+                  rows.map((row) => row.recordId),
+                  rows.map((row) => row.version),
+                  wrapped.map((key) => key.kekId),
+                  wrapped.map((key) => buffer(key.wrapNonce)),
+                  wrapped.map((key) => buffer(key.wrappedKey)),
+                ],
+              );
+            }
+            count += rows.length;
+            const last = rows[rows.length - 1];
+            if (last === undefined || rows.length < vaultLimits.rotationBatchRows) break;
+            after = [last.recordId, last.version];
+          }
+          await client.query(`UPDATE ${t.info} SET value = $1 WHERE name = 'kek_id'`, [toKekId]);
+          return count;
+        }),
+      ),
+    close: () => run('closing', () => pool.end()),
+  };
+}
+
+/**
+ * Opens the PostgreSQL vault in `schema` (default `medledger_vault`; created with its tables if
+ * absent) through a pool of at most `vaultLimits.postgresPoolConnectionsMax` connections made
+ * with `connection` (host, port or socket directory, user, database…). Throws `VaultError`:
+ * `wrong-kek`, `foreign` (the schema holds something else), `storage` (cannot connect, …).
+ */
+export async function openPostgresRecordVault(options: {
+  connection: PoolConfig;
+  kek: VaultKek;
+  schema?: string;
+}): Promise<RecordVault> {
+  const { connection, kek, schema = postgresVaultSchemaDefault } = options;
+  if (typeof schema !== 'string' || !schemaPattern.test(schema)) {
+    throw new VaultError(
+      VaultErrorCode.invalidArgument,
+      `schema: expected a lower-case SQL identifier (a-z, 0-9, _; at most 63), found ${JSON.stringify(schema)}`,
+      { argument: 'schema' },
+    );
+  }
+  if (!isVaultKek(kek)) {
+    throw new VaultError(VaultErrorCode.invalidArgument, 'kek: expected a VaultKek', {
+      argument: 'kek',
+    });
+  }
+  const pool = new pg.Pool({
+    ...connection,
+    max: Math.min(
+      connection.max ?? vaultLimits.postgresPoolConnectionsMax,
+      vaultLimits.postgresPoolConnectionsMax,
+    ),
+  });
+  // An idle connection the server drops must not crash the node; the next query reports it.
+  pool.on('error', () => undefined);
+  try {
+    await initialise(pool, schema, kek);
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw storageError(error, 'opening the vault');
+  }
+  return createRecordVault({ storage: postgresStorage(pool, schema), kek });
+}
