@@ -14,7 +14,13 @@ export type {
   TransactionLocation,
   NodeEvent,
   RunningNode,
+  OwnSubmitResult,
+  CommittedStateReader,
+  PeerRequest,
+  PeerRequestHandler,
+  PeerRequestOptions,
 } from './types.ts';
+export { PeerAnswerCode } from './peer-requests.ts';
 export {
   NodeConfigError,
   NodeConfigErrorCode,

@@ -50,6 +50,27 @@ export const nodeLimits = {
   receiptCacheBlocksMax: 16,
   /** Verifier threads (both cores of the machine the targets were set on). */
   verifyThreads: 2,
+  /**
+   * Most bytes of one peer request's or answer's payload (channel 4): a sealed FHIR record (the
+   * vault's 1 MiB resource plus its sealing) fits. With the frame's few bytes of CBOR around it,
+   * it stays far below p2p's `frameBytesMax` (8 MiB), which is one limit for every channel.
+   */
+  peerRequestPayloadBytesMax: 2 * 1024 * 1024,
+  /** Requests this node may have waiting for one peer's answers at once; more are refused (`busy`). */
+  peerRequestsOutstandingPerPeerMax: 64,
+  /** Peer requests being handled at once, from all peers; more are answered `busy`. */
+  peerRequestHandlersMax: 16,
+  /**
+   * Peer requests of one peer being handled at once; more are answered `busy`. Also bounds the
+   * answers one peer can have queued on its link: 8 × 2 MiB, half of p2p's `queueBytesMax`.
+   */
+  peerRequestHandlersPerPeerMax: 8,
+  /** How long `requestPeer` waits for an answer when the caller names no timeout, in ms. */
+  peerRequestTimeoutDefaultMs: 10_000,
+  /** Longest timeout `requestPeer` and `submitOwnAndWait` accept, in ms. */
+  waitTimeoutMaxMs: 600_000,
+  /** Longest error code in a peer's `error` answer, in UTF-8 bytes. */
+  peerRequestErrorCodeBytesMax: 64,
 } as const;
 
 /** Consensus timeouts of a node on a LAN (the consensus defaults are the simulator's). */

@@ -79,6 +79,22 @@ export class Mempool {
     }
   }
 
+  /**
+   * The first nonce from `from` (the signer's committed next nonce) that none of the signer's
+   * waiting transactions holds: the end of the run of consecutive nonces starting at `from`.
+   * With nothing lost it is the last waiting nonce + 1; if a transaction of the run was dropped
+   * (expired), it is that gap, so the next transaction fills it and the run can be proposed.
+   */
+  firstFreeNonce(signerHex: string, from: number): number {
+    let next = from;
+    for (const entry of this.#bySigner.get(signerHex) ?? []) {
+      if (entry.tx.nonce < next) continue;
+      if (entry.tx.nonce !== next) break;
+      next++;
+    }
+    return next;
+  }
+
   /** Why `entry` cannot be admitted now, or null if it can (nothing is changed). */
   refusal(options: {
     idHex: string;

@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 
 import type { Logger } from 'pino';
 
-import { shortHex, toHex, fromHex, equalBytes } from '../base/index.ts';
+import { assert, shortHex, toHex, fromHex, equalBytes } from '../base/index.ts';
 import {
   type Block,
   type Commit,
@@ -43,6 +43,8 @@ import {
   stepConsensus,
 } from '../consensus/index.ts';
 import {
+  type ContractBodies,
+  type ContractKind,
   type GenesisDocument,
   type Receipt,
   ContractError,
@@ -50,8 +52,9 @@ import {
   parseGenesisDocument,
   readMember,
   readRosterIds,
+  readerOf,
 } from '../contracts/index.ts';
-import type { Ed25519KeyPair, Hash } from '../crypto/index.ts';
+import { type Ed25519KeyPair, type Hash, ed25519Verify } from '../crypto/index.ts';
 import { loadEd25519KeyFile } from '../keys/index.ts';
 import { type PeerNetwork, startPeerNetwork } from '../p2p/index.ts';
 import { type ChainStore, openChainStore } from '../store/index.ts';
@@ -61,11 +64,16 @@ import { NodeError } from './errors.ts';
 import { NodeChannel, nodeConsensusTimeouts, nodeLimits } from './limits.ts';
 import { type MempoolEntry, Mempool } from './mempool.ts';
 import { type NodeMetrics, createNodeMetrics } from './metrics.ts';
+import { PeerRequests } from './peer-requests.ts';
 import type {
   CommittedBlock,
+  CommittedStateReader,
   NodeConfig,
   NodeEvent,
   NodeStatus,
+  OwnSubmitResult,
+  PeerRequestHandler,
+  PeerRequestOptions,
   RunningNode,
   SubmitResult,
   TransactionLocation,
@@ -201,6 +209,12 @@ class Node implements RunningNode {
   #allowedPeers = new Set<string>();
   readonly #receiptCache = new Map<number, readonly Receipt[]>();
 
+  // Own transactions and peer requests.
+  readonly #nodeKeyHex: string;
+  #ownBuildScheduled = false;
+  readonly #linkedPeers = new Set<string>();
+  readonly #peerRequests: PeerRequests;
+
   constructor(options: {
     config: NodeConfig;
     genesis: GenesisDocument;
@@ -220,6 +234,15 @@ class Node implements RunningNode {
       ((error) => this.#logger.fatal({ err: error }, 'node stopped on a fatal error'));
     this.chainId = options.genesis.chainId;
     this.nodeKey = options.keyPair.publicKey;
+    this.#nodeKeyHex = toHex(this.nodeKey);
+    this.#peerRequests = new PeerRequests({
+      links: {
+        isLinked: (peer) => this.#linkedPeers.has(peer),
+        send: (peer, payload) => this.#network?.send(peer, NodeChannel.records, payload) ?? false,
+        disconnect: (peer, reason) => this.#disconnect(peer, reason),
+      },
+      logger: this.#logger.child({ part: 'peer-requests' }),
+    });
     this.#app = new ChainApplication({
       store: options.store,
       genesis: options.genesis,
@@ -252,8 +275,13 @@ class Node implements RunningNode {
       isAllowedPeer: (publicKey) => this.#allowedPeers.has(toHex(publicKey)),
       logger: this.#logger.child({ part: 'p2p' }),
       onFrame: (peer, channel, payload) => this.#onFrame(peer, channel, payload),
-      onPeerUp: (peer) => this.#logger.info({ peer: peer.slice(0, 12) }, 'peer connected'),
+      onPeerUp: (peer) => {
+        this.#linkedPeers.add(peer);
+        this.#logger.info({ peer: peer.slice(0, 12) }, 'peer connected');
+      },
       onPeerDown: (peer, reason) => {
+        this.#linkedPeers.delete(peer);
+        this.#peerRequests.peerDown(peer);
         this.#peerHeights.delete(peer);
         this.#logger.info({ peer: peer.slice(0, 12), reason }, 'peer disconnected');
       },
@@ -386,6 +414,69 @@ class Node implements RunningNode {
     return this.#metrics.registry.metrics();
   }
 
+  stateReader(): CommittedStateReader {
+    if (this.#stopped) throw new NodeError('stopped', 'the node is stopped: its store is closed');
+    // The head and its state are read in one synchronous step, and a committed state version is
+    // immutable (merkle's node stores only grow; a compaction leaves held versions alive), so
+    // the reader answers for this height for as long as it is held.
+    const head = this.#store.head();
+    const reader = readerOf(this.#store.state());
+    return { height: head.height, stateRoot: head.stateRoot, get: (key) => reader.get(key) };
+  }
+
+  submitOwn<K extends ContractKind>(kind: K, body: ContractBodies[K]): Promise<OwnSubmitResult> {
+    // The executor runs at once (admission is one synchronous step); a throw rejects.
+    return new Promise((resolve) => resolve(this.#submitOwnNow(kind, body)));
+  }
+
+  async submitOwnAndWait<K extends ContractKind>(
+    kind: K,
+    body: ContractBodies[K],
+    timeoutMs: number,
+  ): Promise<TransactionLocation> {
+    if (
+      !Number.isSafeInteger(timeoutMs) ||
+      timeoutMs < 1 ||
+      timeoutMs > nodeLimits.waitTimeoutMaxMs
+    ) {
+      throw new NodeError(
+        'invalid-argument',
+        `timeoutMs: expected an integer from 1 to ${nodeLimits.waitTimeoutMaxMs}, found ${String(timeoutMs)}`,
+      );
+    }
+    const result = await this.submitOwn(kind, body);
+    if (!result.accepted) {
+      throw new NodeError(
+        result.code === 'busy' && this.#stopped ? 'stopped' : 'refused',
+        `own ${kind} transaction refused (${result.code}): ${result.message}`,
+        { code: result.code, kind },
+      );
+    }
+    const location = await this.waitForTransaction(result.txId, timeoutMs);
+    if (location !== null) return location;
+    if (this.#stopped) {
+      throw new NodeError(
+        'stopped',
+        `the node stopped before own ${kind} transaction ${shortHex(result.txId)} committed`,
+        { txId: toHex(result.txId), kind },
+      );
+    }
+    throw new NodeError(
+      'timeout',
+      `own ${kind} transaction ${shortHex(result.txId)} (nonce ${result.nonce}) not committed ` +
+        `within ${timeoutMs} ms; it may still commit (findTransaction)`,
+      { txId: toHex(result.txId), kind, nonce: result.nonce, timeoutMs },
+    );
+  }
+
+  requestPeer(options: PeerRequestOptions): Promise<Uint8Array> {
+    return this.#peerRequests.request(options);
+  }
+
+  handlePeerRequests(handler: PeerRequestHandler): void {
+    this.#peerRequests.setHandler(handler);
+  }
+
   pauseLinks(): void {
     this.#network?.pause();
   }
@@ -411,6 +502,7 @@ class Node implements RunningNode {
       pending.resolve({ accepted: false, code: 'busy', message: 'the node is stopping' });
     }
     this.#admissionBatch = [];
+    this.#peerRequests.stop();
     await this.#network?.stop();
     await this.#pool.close();
     this.#store.close();
@@ -697,23 +789,94 @@ class Node implements RunningNode {
       'equivocation seen',
     );
     if (evidence.voteA === null || evidence.voteB === null) return;
-    const tx = signTransaction({
-      unsigned: {
-        chainId: this.chainId,
-        kind: 'membership.evidence',
-        body: contractBody('membership.evidence', {
-          voteA: evidence.voteA,
-          voteB: evidence.voteB,
-        }),
-        signer: this.nodeKey,
-        nonce: this.#app.nextNonce(this.nodeKey),
-      },
-      keyPair: this.#keyPair,
+    const result = this.#submitOwnNow('membership.evidence', {
+      voteA: evidence.voteA,
+      voteB: evidence.voteB,
     });
-    void this.#admit(encodeTransaction(tx), null).then((result) => {
-      if (!result.accepted) {
-        this.#logger.warn({ reason: result.message }, 'evidence transaction not admitted');
+    if (result.accepted) {
+      this.#logger.info(
+        { txId: shortHex(result.txId), nonce: result.nonce },
+        'evidence transaction admitted',
+      );
+    } else {
+      this.#logger.warn(
+        { code: result.code, reason: result.message },
+        'evidence transaction not admitted',
+      );
+    }
+  }
+
+  /**
+   * Builds, signs and admits an own transaction in one synchronous step, so no other own
+   * transaction can take the same nonce in between and a refusal leaves its nonce free. The
+   * nonce is the first after the committed next nonce that no own transaction in the mempool
+   * holds (`Mempool.firstFreeNonce`): consecutive while transactions wait for a block, and back
+   * to the committed one (or into the gap) when a refused or expired one is not waiting.
+   */
+  #submitOwnNow<K extends ContractKind>(kind: K, body: ContractBodies[K]): OwnSubmitResult {
+    if (this.#stopped) {
+      return { accepted: false, code: 'busy', message: 'the node is stopping', nonce: null };
+    }
+    let txBody;
+    try {
+      txBody = contractBody(kind, body);
+    } catch (error) {
+      if (error instanceof CodecError || error instanceof ContractError) {
+        this.#metrics.admissions.inc({ outcome: 'invalid' });
+        return { accepted: false, code: 'invalid', message: error.message, nonce: null };
       }
+      throw error;
+    }
+    const nonce = this.#mempool.firstFreeNonce(this.#nodeKeyHex, this.#app.nextNonce(this.nodeKey));
+    let tx;
+    try {
+      tx = signTransaction({
+        unsigned: { chainId: this.chainId, kind, body: txBody, signer: this.nodeKey, nonce },
+        keyPair: this.#keyPair,
+      });
+    } catch (error) {
+      if (error instanceof CodecError || error instanceof ChainError) {
+        this.#metrics.admissions.inc({ outcome: 'invalid' });
+        return { accepted: false, code: 'invalid', message: error.message, nonce };
+      }
+      throw error;
+    }
+    const entry = this.#checkForAdmission(encodeTransaction(tx));
+    if ('accepted' in entry) {
+      this.#metrics.admissions.inc({ outcome: entry.code });
+      return { ...entry, nonce };
+    }
+    // Signed here a moment ago: checked once more (libsodium, tens of microseconds) rather than
+    // on the threads, so that admission stays one synchronous step.
+    assert(
+      ed25519Verify({
+        publicKey: this.nodeKey,
+        message: transactionSigningHash(tx),
+        signature: tx.signature,
+      }),
+      'the node key signs own transactions that verify',
+    );
+    const refusal = this.#mempool.admit(entry, this.#app.nextNonce(this.nodeKey));
+    if (refusal !== null) {
+      this.#metrics.admissions.inc({ outcome: refusal.code });
+      return { accepted: false, ...refusal, nonce };
+    }
+    this.#metrics.admissions.inc({ outcome: 'accepted' });
+    this.#queueGossip(entry.encoded);
+    this.#scheduleOwnBuild();
+    return { accepted: true, txId: entry.id, nonce };
+  }
+
+  /**
+   * A proposer waiting on an empty mempool now waits the shorter interval; after this turn, as
+   * an own transaction may be admitted while consensus actions are being performed (evidence).
+   */
+  #scheduleOwnBuild(): void {
+    if (this.#ownBuildScheduled) return;
+    this.#ownBuildScheduled = true;
+    setImmediate(() => {
+      this.#ownBuildScheduled = false;
+      if (this.#pendingBuild !== null) this.#maybeBuild();
     });
   }
 
@@ -921,6 +1084,9 @@ class Node implements RunningNode {
           return;
         case NodeChannel.sync:
           this.#onSyncFrame(peer, payload);
+          return;
+        case NodeChannel.records:
+          this.#peerRequests.receive(peer, payload);
           return;
         default:
           this.#disconnect(peer, `frame on unknown channel ${channel}`);

@@ -5,7 +5,7 @@
  */
 import type { Block, Commit } from '../chain/index.ts';
 import type { Hash } from '../crypto/index.ts';
-import type { Receipt } from '../contracts/index.ts';
+import type { ContractBodies, ContractKind, Receipt, StateReader } from '../contracts/index.ts';
 
 /** A peer to dial: its node key (64 hex digits) and where it listens. */
 export interface NodePeerConfig {
@@ -90,6 +90,50 @@ export type SubmitResult =
       readonly message: string;
     };
 
+/**
+ * The answer to `submitOwn`: a `SubmitResult`, and the nonce the transaction was signed with
+ * (null when it was refused before signing: its body does not fit its kind's schema).
+ */
+export type OwnSubmitResult = SubmitResult & { readonly nonce: number | null };
+
+/**
+ * A read-only view of the committed state after block `height` (contracts' `StateReader`: use it
+ * with contracts' `read*`/`list*` queries and `decide`). It is pinned: it answers for `height`
+ * for as long as it is held, whatever commits after it was taken, so several reads and a
+ * decision made with one reader are consistent. It keeps that version's tree nodes alive: take a
+ * fresh one per request rather than holding one.
+ */
+export interface CommittedStateReader extends StateReader {
+  /** The height of the block after which this is the state. */
+  readonly height: number;
+  /** The state root of that block's header. */
+  readonly stateRoot: Hash;
+}
+
+/** A request from a peer, as the handler of `handlePeerRequests` receives it. */
+export interface PeerRequest {
+  /** The requesting peer's node key (64 lowercase hex digits), authenticated by the link's TLS. */
+  readonly peer: string;
+  readonly payload: Uint8Array;
+}
+
+/**
+ * Answers a peer's request with bytes (at most `nodeLimits.peerRequestPayloadBytesMax`). If it
+ * throws or rejects, the peer gets an `error` answer with a code only: the error's `code` if it
+ * is a `MedLedgerError` with a kebab-case code, else `handler-failed`; never a message or stack.
+ */
+export type PeerRequestHandler = (request: PeerRequest) => Promise<Uint8Array>;
+
+/** What `requestPeer` takes. */
+export interface PeerRequestOptions {
+  /** The peer's node key (64 hex digits); a link to it must be up. */
+  readonly peer: string;
+  /** At most `nodeLimits.peerRequestPayloadBytesMax` bytes. */
+  readonly payload: Uint8Array;
+  /** How long to wait for the answer (default `nodeLimits.peerRequestTimeoutDefaultMs`). */
+  readonly timeoutMs?: number;
+}
+
 /** Where a committed transaction is, and its outcome. */
 export interface TransactionLocation {
   readonly txId: Hash;
@@ -129,9 +173,42 @@ export interface RunningNode {
   metricsText(): Promise<string>;
   /** The content type of `metricsText()`. */
   readonly metricsContentType: string;
+  /**
+   * The committed state as of the last committed block, pinned at that height (see
+   * `CommittedStateReader`). Throws `NodeError` `stopped` after `stop()`.
+   */
+  stateReader(): CommittedStateReader;
+  /**
+   * Builds a transaction of `kind` from `body` (contracts' `contractBody`), signs it with the
+   * node key and admits it, in one synchronous step: own transactions take consecutive nonces
+   * (the first one after the committed next nonce that no own transaction in the mempool holds,
+   * so a refused or expired one's nonce is taken again). Refused: `invalid` (the body does not
+   * fit the schema, nonce null), `busy` (mempool full, node stopping).
+   */
+  submitOwn<K extends ContractKind>(kind: K, body: ContractBodies[K]): Promise<OwnSubmitResult>;
+  /**
+   * `submitOwn`, then waits for the commit: resolves with the location and receipt (whose `ok`
+   * may be false: the contract refused it, its nonce is used). Rejects with `NodeError`
+   * `refused` (`details.code`), `timeout` (it may still commit later), `stopped`,
+   * `invalid-argument`.
+   */
+  submitOwnAndWait<K extends ContractKind>(
+    kind: K,
+    body: ContractBodies[K],
+    timeoutMs: number,
+  ): Promise<TransactionLocation>;
+  /**
+   * Sends a request to a linked peer on channel 4 and resolves with its answer. Rejects with
+   * `NodeError`: `invalid-argument`, `payload-too-large` (not sent), `not-linked` (no link up, or
+   * it went down while waiting), `busy` (too many requests wait for that peer, or its send queue
+   * is full), `timeout`, `peer-error` (`details.peerCode`), `stopped`.
+   */
+  requestPeer(options: PeerRequestOptions): Promise<Uint8Array>;
+  /** Sets the one handler of peers' requests (replacing the previous one). */
+  handlePeerRequests(handler: PeerRequestHandler): void;
   /** Stops or resumes every peer link (tests: cut a node off and heal it). */
   pauseLinks(): void;
   resumeLinks(): void;
-  /** Stops consensus, links and the store, in that order. */
+  /** Stops consensus, links and the store, in that order; pending peer requests reject. */
   stop(): Promise<void>;
 }

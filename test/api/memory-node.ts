@@ -1,6 +1,7 @@
 // A small in-memory RunningNode for the API tests: it checks submitted transactions with the
 // real chain code (decoding, signature, nonce), keeps a bounded mempool, and commits blocks with
-// real commit signatures when the test calls `commitPending()`.
+// real commit signatures when the test calls `commitPending()`. Its state reader reads a fixed
+// state (the genesis state, if given, else the empty state); it has no peers.
 import { toHex } from '../../src/base/index.ts';
 import {
   type Block,
@@ -9,19 +10,35 @@ import {
   assertValidTransaction,
   blockHash,
   decodeTransaction,
+  encodeTransaction,
   makeCommit,
+  signTransaction,
   transactionId,
   transactionRoot,
 } from '../../src/chain/index.ts';
 import type { Hash, Ed25519KeyPair } from '../../src/crypto/index.ts';
-import type { Receipt } from '../../src/contracts/index.ts';
-import type {
-  CommittedBlock,
-  NodeEvent,
-  NodeStatus,
-  RunningNode,
-  SubmitResult,
-  TransactionLocation,
+import {
+  type ContractBodies,
+  type ContractKind,
+  type GenesisDocument,
+  type Receipt,
+  contractBody,
+  genesisState,
+  readerOf,
+} from '../../src/contracts/index.ts';
+import { type StateRoot, emptyStateRoot, stateTreeRootHash } from '../../src/merkle/index.ts';
+import {
+  type CommittedBlock,
+  type CommittedStateReader,
+  type NodeEvent,
+  type NodeStatus,
+  type OwnSubmitResult,
+  type PeerRequestHandler,
+  type PeerRequestOptions,
+  type RunningNode,
+  type SubmitResult,
+  type TransactionLocation,
+  NodeError,
 } from '../../src/node/index.ts';
 
 export class MemoryNode implements RunningNode {
@@ -37,6 +54,8 @@ export class MemoryNode implements RunningNode {
   /** When true, `waitForTransaction` gives up at once (as if `timeoutMs` had passed). */
   neverCommitWaits = false;
   linksPaused = false;
+  /** The handler `handlePeerRequests` was given last (no peer ever calls it). */
+  peerRequestHandler: PeerRequestHandler | null = null;
 
   private readonly keyPair: Ed25519KeyPair;
   private readonly blocks: CommittedBlock[] = [];
@@ -45,12 +64,20 @@ export class MemoryNode implements RunningNode {
   private readonly locations = new Map<string, TransactionLocation>();
   private readonly listeners = new Set<(event: NodeEvent) => void>();
   private logSize = 0;
+  private readonly state: StateRoot;
 
-  constructor(options: { chainId: string; keyPair: Ed25519KeyPair; mempoolMax?: number }) {
+  constructor(options: {
+    chainId: string;
+    keyPair: Ed25519KeyPair;
+    mempoolMax?: number;
+    genesis?: GenesisDocument;
+  }) {
     this.chainId = options.chainId;
     this.keyPair = options.keyPair;
     this.nodeKey = options.keyPair.publicKey;
     this.mempoolMax = options.mempoolMax ?? 100;
+    this.state =
+      options.genesis === undefined ? emptyStateRoot() : genesisState(options.genesis).state;
   }
 
   status(): NodeStatus {
@@ -147,6 +174,66 @@ export class MemoryNode implements RunningNode {
     return Promise.resolve(
       `# HELP medledger_height Height\n# TYPE medledger_height gauge\nmedledger_height ${this.blocks.length}\n`,
     );
+  }
+
+  stateReader(): CommittedStateReader {
+    const reader = readerOf(this.state);
+    return {
+      height: this.blocks.length,
+      stateRoot: stateTreeRootHash(this.state),
+      get: (key) => reader.get(key),
+    };
+  }
+
+  submitOwn<K extends ContractKind>(kind: K, body: ContractBodies[K]): Promise<OwnSubmitResult> {
+    let txBody;
+    try {
+      txBody = contractBody(kind, body);
+    } catch (error) {
+      return Promise.resolve({
+        accepted: false,
+        code: 'invalid',
+        message: (error as Error).message,
+        nonce: null,
+      });
+    }
+    const nonce = this.nextNonce.get(toHex(this.nodeKey)) ?? 0;
+    const tx = signTransaction({
+      unsigned: { chainId: this.chainId, kind, body: txBody, signer: this.nodeKey, nonce },
+      keyPair: this.keyPair,
+    });
+    return this.submitTransaction(encodeTransaction(tx)).then((result) => ({ ...result, nonce }));
+  }
+
+  async submitOwnAndWait<K extends ContractKind>(
+    kind: K,
+    body: ContractBodies[K],
+    timeoutMs: number,
+  ): Promise<TransactionLocation> {
+    const result = await this.submitOwn(kind, body);
+    if (!result.accepted) {
+      throw new NodeError('refused', `own ${kind} transaction refused (${result.code})`, {
+        code: result.code,
+      });
+    }
+    const location = await this.waitForTransaction(result.txId, timeoutMs);
+    if (location === null) {
+      throw new NodeError('timeout', `own ${kind} transaction not committed`, { timeoutMs });
+    }
+    return location;
+  }
+
+  requestPeer(options: PeerRequestOptions): Promise<Uint8Array> {
+    return Promise.reject(
+      new NodeError(
+        'not-linked',
+        `peer ${String(options.peer).slice(0, 12)}: no peers (memory node)`,
+      ),
+    );
+  }
+
+  handlePeerRequests(handler: PeerRequestHandler): void {
+    this.peerRequestHandler = handler;
   }
 
   pauseLinks(): void {
