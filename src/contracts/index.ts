@@ -67,6 +67,7 @@ export {
   readNetworkPolicy,
   readProposal,
   readPractitioner,
+  readClient,
   readPatient,
   readRecordHead,
   readRecordVersion,

@@ -31,6 +31,8 @@ import {
   PatientSchema,
   type Practitioner,
   PractitionerSchema,
+  ClientSchema,
+  type Client,
   type Principal,
   PrincipalSchema,
   ProposalSchema,
@@ -118,6 +120,17 @@ export function readPractitioner(
     StateNamespace.practitioner,
     textPart(orgId),
     textPart(practitionerId),
+  );
+}
+
+/** A client application registered by `orgId` (SMART backend services), or null. */
+export function readClient(state: State, orgId: string, clientId: string): Client | null {
+  return readValue(
+    readerOf(state),
+    ClientSchema,
+    StateNamespace.client,
+    textPart(orgId),
+    textPart(clientId),
   );
 }
 
