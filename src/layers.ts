@@ -32,6 +32,17 @@ export const allowedImports: Readonly<Record<string, readonly string[]>> = {
   fhir: ['base', 'crypto', 'contracts'],
   auth: ['base', 'crypto', 'keys'],
   synthetic: ['base', 'fhir'],
+  records: [
+    'base',
+    'codec',
+    'crypto',
+    'chain',
+    'contracts',
+    'node',
+    'vault',
+    'fhir',
+    'auth',
+  ],
   node: [
     'base',
     'codec',
@@ -78,5 +89,6 @@ export const allowedImports: Readonly<Record<string, readonly string[]>> = {
     'fhir',
     'auth',
     'synthetic',
+    'records',
   ],
 };

@@ -23,12 +23,14 @@ export const FhirIssueType = {
   businessRule: 'business-rule',
   throttled: 'throttled',
   exception: 'exception',
+  /** A peer or dependency failed for now; the request may succeed later (502, 503). */
+  transient: 'transient',
 } as const;
 
 export type FhirIssueType = (typeof FhirIssueType)[keyof typeof FhirIssueType];
 
 /** HTTP statuses of FHIR errors. */
-export type FhirErrorStatus = 400 | 401 | 403 | 404 | 409 | 410 | 412 | 422 | 429 | 500;
+export type FhirErrorStatus = 400 | 401 | 403 | 404 | 409 | 410 | 412 | 422 | 429 | 500 | 502 | 503;
 
 /** The IssueTypes allowed with each status (CONVENTIONS.md "FHIR R4 REST"). */
 export const fhirIssueTypesOfStatus: Readonly<Record<FhirErrorStatus, readonly FhirIssueType[]>> = {
@@ -42,6 +44,10 @@ export const fhirIssueTypesOfStatus: Readonly<Record<FhirErrorStatus, readonly F
   422: ['business-rule'],
   429: ['throttled'],
   500: ['exception'],
+  // Beyond CONVENTIONS.md's list: a custodian's node that does not answer (503) or answers
+  // with a record that does not match its anchor (502).
+  502: ['exception'],
+  503: ['transient'],
 };
 
 /** The status of each IssueType when none is given (`conflict` is 409; 412 is asked for). */
@@ -59,6 +65,7 @@ export const fhirStatusOfIssueType: Readonly<Record<FhirIssueType, FhirErrorStat
   'business-rule': 422,
   throttled: 429,
   exception: 500,
+  transient: 503,
 };
 
 /** Options of `FhirError`. */

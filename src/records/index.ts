@@ -1,0 +1,17 @@
+// The public surface of records/: the records service behind the FHIR API (see README.md).
+export {
+  RecordsService,
+  type RecordsServiceOptions,
+  type RecordsRequestContext,
+} from './records-service.ts';
+export type { RecordsNode } from './records-node.ts';
+export { AuditBatcher } from './audit-batcher.ts';
+export { recordsLimits, defaultPurposeOfUse } from './limits.ts';
+export {
+  ShareRequestSchema,
+  ShareResponseSchema,
+  type ShareRequest,
+  type ShareResponse,
+  shareOutcomes,
+  shareAad,
+} from './share-protocol.ts';

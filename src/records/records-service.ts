@@ -1,0 +1,1314 @@
+/**
+ * The records service: what each FHIR interaction means for MedLedger (DESIGN.md "Records off
+ * the chain", CONVENTIONS.md). Every request is checked in the order CONVENTIONS.md gives —
+ * token (by the routes), scope, patient confinement, then the consent contract's decision on
+ * committed chain state — and every decision, permit or deny, becomes an audit event on chain.
+ * Records live encrypted in this organisation's vault; the chain holds their salted hashes. A
+ * record held by another organisation is fetched from its custodian's node, which decides again,
+ * audits, and seals it to this node's key; its hash is checked against the anchor before use.
+ */
+import { randomBytes } from 'node:crypto';
+
+import type {
+  AuditEvent,
+  Bundle,
+  CapabilityStatement,
+  Consent,
+  Resource,
+} from '@medplum/fhirtypes';
+import type { Logger } from 'pino';
+
+import { equalBytes, fromHex, toHex, utf8 } from '../base/index.ts';
+import { decodeTransaction, encodeTransaction, transactionId } from '../chain/index.ts';
+import { encodeCbor } from '../codec/index.ts';
+import {
+  type AccessDecision,
+  type AuditAction,
+  type AuditEventInput,
+  type Requester,
+  type StateReader,
+  contractBody,
+  decide,
+  listAuditEvents,
+  listPatientConsents,
+  readConsent,
+  readMember,
+  readPatient,
+  readPractitioner,
+  readRecordHead,
+  readRecordVersion,
+  readRosterIds,
+  type RecordVersion,
+} from '../contracts/index.ts';
+import { type Ed25519KeyPair, sha256 } from '../crypto/index.ts';
+import {
+  type AuthError,
+  authorizeInteraction,
+  breakGlassRequestOf,
+  type VerifiedAccessToken,
+} from '../auth/index.ts';
+import {
+  FhirError,
+  assertIfMatch,
+  assertValidResource,
+  auditEventRecordToFhir,
+  capabilityStatement,
+  clinicalResourceTypes,
+  consentRecordToFhir,
+  consentToGrantBody,
+  decideConditionalCreate,
+  historyBundle,
+  parseIfNoneExist,
+  patientReferenceOf,
+  searchResources,
+  securityLabelsOf,
+  withServerMeta,
+} from '../fhir/index.ts';
+import {
+  type RecordVault,
+  VaultError,
+  openSealedRecord,
+  recordContentHash,
+  sealRecordForPeer,
+} from '../vault/index.ts';
+import { AuditBatcher } from './audit-batcher.ts';
+import { defaultPurposeOfUse, recordsLimits } from './limits.ts';
+import type { RecordsNode } from './records-node.ts';
+import {
+  type ShareRequest,
+  ShareRequestSchema,
+  type ShareResponse,
+  ShareResponseSchema,
+  shareAad,
+} from './share-protocol.ts';
+
+/** The verified caller of one request (the shape of api's `FhirRequestContext`). */
+export interface RecordsRequestContext {
+  readonly token: VerifiedAccessToken;
+  readonly baseUrl: string;
+  readonly requestId: string;
+}
+
+type Params = Readonly<Record<string, readonly string[]>>;
+
+export interface RecordsServiceOptions {
+  readonly node: RecordsNode;
+  readonly vault: RecordVault;
+  /** This node's organisation (the custodian of what is written here). */
+  readonly orgId: string;
+  /** The node's key pair: opens records sealed to it by custodians. */
+  readonly nodeKeyPair: Ed25519KeyPair;
+  readonly logger: Logger;
+  readonly now: () => number;
+  /** The token endpoint shown in the CapabilityStatement. */
+  readonly tokenUrl: string;
+}
+
+const pseudonymPattern = /^[0-9a-f]{32}$/;
+
+function notFound(type: string, id: string): FhirError {
+  return new FhirError('not-found', `${type}/${id.slice(0, 64)} is not known`, { status: 404 });
+}
+
+function idBytes(type: string, id: string): Uint8Array {
+  if (!pseudonymPattern.test(id)) throw notFound(type, id);
+  return fromHex(id);
+}
+
+function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** The chain's label codes of a resource: its confidentiality code and sensitivity codes. */
+function chainLabelsOf(resource: Resource): string[] {
+  const labels = securityLabelsOf(resource);
+  return [labels.confidentiality ?? 'N', ...labels.sensitivity];
+}
+
+/** A break-glass reason as a code fit for the chain: the free text never leaves the node. */
+function reasonCodeOf(reason: string): string {
+  return /^[a-z0-9-]{1,32}$/.test(reason) ? reason : 'stated-in-request';
+}
+
+const denialAdvice: Record<string, string> = {
+  'consent-deny': 'the patient has refused this access in a consent',
+  'sensitive-label-not-named':
+    'the record carries a sensitive label that the patient’s consent does not name',
+  'sensitive-needs-consent': 'the record carries a sensitive label and needs a specific consent',
+  'default-opt-in': 'the patient has not consented to this access',
+  'default-purpose-not-covered': 'this purpose of use is not covered without a consent',
+  'break-glass-refused': 'break-glass needs the break-glass role and a reason',
+  'unknown-requester': 'you are not registered on the network for this organisation',
+};
+
+function denial(decision: { reason: string }): FhirError {
+  const why = denialAdvice[decision.reason] ?? decision.reason;
+  return new FhirError(
+    'forbidden',
+    `access denied (${decision.reason}): ${why}. Ask the patient for consent, or, in an emergency and if you hold the break-glass role, use purpose of use BTG with a reason.`,
+    { status: 403 },
+  );
+}
+
+/** The records service; its methods are the `FhirService` of src/api. */
+export class RecordsService {
+  readonly #node: RecordsNode;
+  readonly #vault: RecordVault;
+  readonly #orgId: string;
+  readonly #keyPair: Ed25519KeyPair;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+  readonly #tokenUrl: string;
+  readonly audit: AuditBatcher;
+
+  constructor(options: RecordsServiceOptions) {
+    this.#node = options.node;
+    this.#vault = options.vault;
+    this.#orgId = options.orgId;
+    this.#keyPair = options.nodeKeyPair;
+    this.#logger = options.logger.child({ part: 'records' });
+    this.#now = options.now;
+    this.#tokenUrl = options.tokenUrl;
+    this.audit = new AuditBatcher({ node: options.node, logger: this.#logger });
+    this.#node.handlePeerRequests((request) => this.#answerShare(request));
+  }
+
+  /** Sends the audit events still queued (shutdown, tests). */
+  async flush(): Promise<void> {
+    await this.audit.flush();
+  }
+
+  capabilityStatement(options: { baseUrl: string }): CapabilityStatement {
+    return capabilityStatement({
+      baseUrl: options.baseUrl,
+      software: { name: 'MedLedger', version: '0.1.0' },
+      time: isoTime(this.#now()),
+      tokenUrl: this.#tokenUrl,
+    });
+  }
+
+  // ---- who asks ----------------------------------------------------------------------------
+
+  #requesterOf(state: StateReader, token: VerifiedAccessToken): Requester {
+    const { principal, org } = token.claims;
+    if (org !== this.#orgId) {
+      throw new FhirError('forbidden', `this node serves ${this.#orgId}; the token is of ${org}`, {
+        status: 403,
+      });
+    }
+    switch (principal.kind) {
+      case 'practitioner':
+        return { kind: 'practitioner', orgId: org, practitionerId: principal.id };
+      case 'client':
+        return { kind: 'client', orgId: org, clientId: principal.id };
+      case 'patient': {
+        const patient = pseudonymPattern.test(principal.id)
+          ? readPatient(state, fromHex(principal.id))
+          : null;
+        if (patient === null) {
+          throw new FhirError('forbidden', 'the patient of this token is not enrolled', {
+            status: 403,
+          });
+        }
+        return { kind: 'patient', publicKey: patient.publicKey };
+      }
+    }
+  }
+
+  #purposeOf(token: VerifiedAccessToken): string {
+    return token.claims.purpose_of_use ?? defaultPurposeOfUse;
+  }
+
+  #scope(
+    context: RecordsRequestContext,
+    request: {
+      type: string;
+      interaction: Parameters<typeof authorizeInteraction>[1]['interaction'];
+      patient: string | null;
+    },
+  ): void {
+    try {
+      authorizeInteraction(context.token, {
+        resourceType: request.type,
+        interaction: request.interaction,
+        patient: request.patient,
+      });
+    } catch (error) {
+      const auth = error as AuthError;
+      throw new FhirError('forbidden', auth.message, { status: 403 });
+    }
+  }
+
+  #auditEvent(options: {
+    token: VerifiedAccessToken;
+    patientId: Uint8Array;
+    recordId: Uint8Array | null;
+    version: number | null;
+    queryHash: Uint8Array | null;
+    action: AuditAction;
+    decision: {
+      decision: 'permit' | 'deny';
+      reason: string;
+      consentId: Uint8Array | null;
+      breakGlassId: Uint8Array | null;
+    };
+  }): void {
+    const { principal } = options.token.claims;
+    const event: AuditEventInput = {
+      practitionerId: principal.kind === 'practitioner' ? principal.id : null,
+      clientId: principal.kind === 'client' ? principal.id : null,
+      patientId: options.patientId,
+      recordId: options.recordId,
+      recordVersion: options.version,
+      queryHash: options.queryHash,
+      action: options.action,
+      purpose: this.#purposeOf(options.token),
+      decision: options.decision.decision,
+      reason: options.decision.reason,
+      consentId: options.decision.consentId,
+      breakGlassId: options.decision.breakGlassId,
+      time: this.#now(),
+    };
+    this.audit.record(event);
+  }
+
+  /**
+   * Decides access to one record for the caller, opening a break-glass grant first when the
+   * token asks for it and nothing else permits; audits the decision; throws 403 on deny.
+   */
+  async #authoriseRecord(
+    context: RecordsRequestContext,
+    head: RecordVersion,
+    action: AuditAction,
+    version: number,
+  ): Promise<AccessDecision> {
+    let state = this.#node.stateReader();
+    const requester = this.#requesterOf(state, context.token);
+    const request = {
+      patientId: head.patientId,
+      requester,
+      action: 'access' as const,
+      purpose: this.#purposeOf(context.token),
+      recordId: head.recordId,
+      resourceType: null,
+      securityLabels: [],
+    };
+    let decision = decide(state, request, this.#now());
+    const breakGlass = breakGlassRequestOf(context.token.claims);
+    if (decision.decision === 'deny' && breakGlass !== null && requester.kind === 'practitioner') {
+      const opened = await this.#node.submitOwnAndWait(
+        'access.break-glass',
+        {
+          patientId: head.patientId,
+          practitionerId: requester.practitionerId,
+          purpose: breakGlass.purposeOfUse,
+          reasonCode: reasonCodeOf(breakGlass.reason),
+        },
+        recordsLimits.commitWaitMs,
+      );
+      if (!opened.receipt.ok) {
+        this.#logger.warn({ code: opened.receipt.code }, 'break-glass grant refused');
+      }
+      state = this.#node.stateReader();
+      decision = decide(state, request, this.#now());
+    }
+    this.#auditEvent({
+      token: context.token,
+      patientId: head.patientId,
+      recordId: head.recordId,
+      version,
+      queryHash: null,
+      action,
+      decision,
+    });
+    if (decision.decision === 'deny') throw denial(decision);
+    return decision;
+  }
+
+  // ---- reads -------------------------------------------------------------------------------
+
+  #head(type: string, id: string): RecordVersion {
+    const head = readRecordHead(this.#node.stateReader(), idBytes(type, id));
+    if (head === null || head.resourceType !== type) throw notFound(type, id);
+    return head;
+  }
+
+  async read(
+    context: RecordsRequestContext,
+    request: { type: string; id: string },
+  ): Promise<Resource> {
+    if (request.type === 'Consent') return this.#readConsent(context, request.id);
+    this.#assertClinicalType(request.type);
+    const head = this.#head(request.type, request.id);
+    this.#scope(context, {
+      type: request.type,
+      interaction: 'read',
+      patient: toHex(head.patientId),
+    });
+    return this.#readVersion(context, head, head.version, 'read');
+  }
+
+  async vread(
+    context: RecordsRequestContext,
+    request: { type: string; id: string; versionId: string },
+  ): Promise<Resource> {
+    this.#assertClinicalType(request.type);
+    const head = this.#head(request.type, request.id);
+    this.#scope(context, {
+      type: request.type,
+      interaction: 'vread',
+      patient: toHex(head.patientId),
+    });
+    const version = /^[1-9][0-9]{0,8}$/.test(request.versionId) ? Number(request.versionId) : 0;
+    if (version < 1 || version > head.version) {
+      throw new FhirError(
+        'not-found',
+        `${request.type}/${request.id} has no version ${request.versionId.slice(0, 16)}`,
+        { status: 404 },
+      );
+    }
+    return this.#readVersion(context, head, version, 'vread');
+  }
+
+  async #readVersion(
+    context: RecordsRequestContext,
+    head: RecordVersion,
+    version: number,
+    action: 'read' | 'vread',
+  ): Promise<Resource> {
+    const type = head.resourceType;
+    const id = toHex(head.recordId);
+    if (head.status === 'erased') {
+      throw new FhirError('deleted', `${type}/${id} was erased at the patient's request`, {
+        status: 410,
+      });
+    }
+    if (head.custodian !== this.#orgId) {
+      // The custodian decides, audits and seals; a local pre-check spares it hopeless requests.
+      const state = this.#node.stateReader();
+      const requester = this.#requesterOf(state, context.token);
+      const local = decide(
+        state,
+        {
+          patientId: head.patientId,
+          requester,
+          action: 'access',
+          purpose: this.#purposeOf(context.token),
+          recordId: head.recordId,
+          resourceType: null,
+          securityLabels: [],
+        },
+        this.#now(),
+      );
+      if (local.decision === 'deny' && breakGlassRequestOf(context.token.claims) === null) {
+        this.#auditEvent({
+          token: context.token,
+          patientId: head.patientId,
+          recordId: head.recordId,
+          version,
+          queryHash: null,
+          action,
+          decision: local,
+        });
+        throw denial(local);
+      }
+      if (local.decision === 'deny') {
+        await this.#authoriseRecord(context, head, action, version);
+      }
+      return this.#fetchShared(context, head, version, action);
+    }
+    await this.#authoriseRecord(context, head, action, version);
+    return this.#readLocal(type, id, version);
+  }
+
+  async #readLocal(type: string, id: string, version: number): Promise<Resource> {
+    try {
+      const record = await this.#vault.get({ recordId: id, version });
+      if (record.meta.deleted) {
+        throw new FhirError('deleted', `${type}/${id} was deleted`, { status: 410 });
+      }
+      return record.resource as unknown as Resource;
+    } catch (error) {
+      if (error instanceof VaultError) throw this.#vaultFailure(error, type, id);
+      throw error;
+    }
+  }
+
+  #vaultFailure(error: VaultError, type: string, id: string): FhirError {
+    if (error.code === 'erased') {
+      return new FhirError('deleted', `${type}/${id} was erased`, { status: 410 });
+    }
+    if (error.code === 'not-found') return notFound(type, id);
+    if (error.code === 'integrity') {
+      this.#logger.error(
+        { record: `${type}/${id}`, code: error.code },
+        'vault integrity failure: stored record does not verify',
+      );
+      return new FhirError(
+        'exception',
+        `${type}/${id} failed its integrity check in the vault; the incident is logged`,
+        { status: 500 },
+      );
+    }
+    this.#logger.error({ record: `${type}/${id}`, code: error.code }, 'vault failure');
+    return new FhirError('exception', 'internal error', { status: 500 });
+  }
+
+  async #fetchShared(
+    context: RecordsRequestContext,
+    head: RecordVersion,
+    version: number,
+    action: 'read' | 'vread' | 'history',
+  ): Promise<Resource> {
+    const state = this.#node.stateReader();
+    const custodian = readMember(state, head.custodian);
+    const type = head.resourceType;
+    const id = toHex(head.recordId);
+    if (custodian === null || custodian.status !== 'active') {
+      throw new FhirError('exception', `the custodian of ${type}/${id} is not a member`, {
+        status: 500,
+      });
+    }
+    const { principal } = context.token.claims;
+    if (principal.kind === 'patient') {
+      throw new FhirError(
+        'business-rule',
+        `${type}/${id} is held by ${head.custodian}; a patient reads it at that organisation`,
+        { status: 422 },
+      );
+    }
+    const requestId = randomBytes(16);
+    const share: ShareRequest = {
+      requestId,
+      recordId: head.recordId,
+      version,
+      requesterKind: principal.kind,
+      requesterId: principal.id,
+      purpose: this.#purposeOf(context.token),
+      action,
+    };
+    let answer: ShareResponse;
+    try {
+      const bytes = await this.#node.requestPeer({
+        peer: toHex(custodian.nodeKey),
+        payload: ShareRequestSchema.encode(share),
+        timeoutMs: recordsLimits.peerRequestTimeoutMs,
+      });
+      answer = ShareResponseSchema.decode(bytes);
+    } catch (error) {
+      this.#logger.warn(
+        { custodian: head.custodian, error: error instanceof Error ? error.message : 'unknown' },
+        'shared record request failed',
+      );
+      throw new FhirError(
+        'transient',
+        `the custodian ${head.custodian} did not answer for ${type}/${id}; try again later`,
+        { status: 503 },
+      );
+    }
+    switch (answer.outcome) {
+      case 'denied':
+        throw denial({ reason: answer.reason });
+      case 'gone':
+        throw new FhirError('deleted', `${type}/${id} is deleted or erased`, { status: 410 });
+      case 'not-found':
+        throw notFound(type, id);
+      case 'unavailable':
+        throw new FhirError('transient', `the custodian could not serve ${type}/${id}`, {
+          status: 503,
+        });
+      case 'ok':
+        break;
+    }
+    const plaintext = await openSealedRecord({
+      keyPair: this.#keyPair,
+      info: {
+        chainId: this.#node.chainId,
+        requestId: toHex(requestId),
+        senderNodeKey: custodian.nodeKey,
+        recipientNodeKey: this.#node.nodeKey,
+      },
+      aad: shareAad(head.recordId, answer.version),
+      enc: answer.enc,
+      ciphertext: answer.ciphertext,
+    });
+    const salt = plaintext.subarray(0, 32);
+    const canonical = plaintext.subarray(32);
+    const anchored = readRecordVersion(this.#node.stateReader(), head.recordId, answer.version);
+    const hash = recordContentHash({ salt, canonical });
+    if (anchored?.contentHash == null || !equalBytes(anchored.contentHash, hash)) {
+      this.#logger.error(
+        { record: `${type}/${id}`, version: answer.version, custodian: head.custodian },
+        'shared record does not match its anchor on chain',
+      );
+      throw new FhirError(
+        'exception',
+        `${type}/${id} from ${head.custodian} does not match its hash on chain; refused`,
+        { status: 502 },
+      );
+    }
+    return JSON.parse(new TextDecoder().decode(canonical)) as Resource;
+  }
+
+  /** The custodian's side of sharing: decide, audit, seal. Never throws to the peer. */
+  async #answerShare(request: { peer: string; payload: Uint8Array }): Promise<Uint8Array> {
+    const refuse = (outcome: ShareResponse['outcome'], reason: string): Uint8Array =>
+      ShareResponseSchema.encode({
+        outcome,
+        reason,
+        version: 0,
+        enc: new Uint8Array(0),
+        ciphertext: new Uint8Array(0),
+      });
+    const share = ShareRequestSchema.decode(request.payload);
+    const state = this.#node.stateReader();
+    const peerOrg = readRosterIds(state).find((orgId) => {
+      const member = readMember(state, orgId);
+      return member !== null && toHex(member.nodeKey) === request.peer;
+    });
+    if (peerOrg === undefined) return refuse('denied', 'unknown-requester');
+    const head = readRecordHead(state, share.recordId);
+    if (head === null || head.custodian !== this.#orgId) return refuse('not-found', 'not held');
+    if (head.status === 'erased') return refuse('gone', 'erased');
+    const version = share.version ?? head.version;
+    if (version > head.version) return refuse('not-found', 'no such version');
+    const requester: Requester =
+      share.requesterKind === 'practitioner'
+        ? { kind: 'practitioner', orgId: peerOrg, practitionerId: share.requesterId }
+        : { kind: 'client', orgId: peerOrg, clientId: share.requesterId };
+    const decision = decide(
+      state,
+      {
+        patientId: head.patientId,
+        requester,
+        action: 'access',
+        purpose: share.purpose,
+        recordId: head.recordId,
+        resourceType: null,
+        securityLabels: [],
+      },
+      this.#now(),
+    );
+    this.audit.record({
+      practitionerId: share.requesterKind === 'practitioner' ? share.requesterId : null,
+      clientId: share.requesterKind === 'client' ? share.requesterId : null,
+      patientId: head.patientId,
+      recordId: head.recordId,
+      recordVersion: version,
+      queryHash: null,
+      action: 'disclose',
+      purpose: share.purpose,
+      decision: decision.decision,
+      reason: decision.reason,
+      consentId: decision.consentId,
+      breakGlassId: decision.breakGlassId,
+      time: this.#now(),
+    });
+    if (decision.decision === 'deny') return refuse('denied', decision.reason);
+    let record;
+    try {
+      record = await this.#vault.get({ recordId: toHex(share.recordId), version });
+    } catch (error) {
+      if (error instanceof VaultError && error.code === 'erased') return refuse('gone', 'erased');
+      this.#logger.error(
+        { code: error instanceof VaultError ? error.code : 'unknown' },
+        'shared record could not be read from the vault',
+      );
+      return refuse('unavailable', 'vault');
+    }
+    if (record.meta.deleted) return refuse('gone', 'deleted');
+    const plaintext = new Uint8Array(32 + record.canonical.length);
+    plaintext.set(record.salt, 0);
+    plaintext.set(record.canonical, 32);
+    const recipientNodeKey = fromHex(request.peer);
+    const sealed = await sealRecordForPeer({
+      recipientNodeKey,
+      info: {
+        chainId: this.#node.chainId,
+        requestId: toHex(share.requestId),
+        senderNodeKey: this.#node.nodeKey,
+        recipientNodeKey,
+      },
+      aad: shareAad(share.recordId, version),
+      plaintext,
+    });
+    return ShareResponseSchema.encode({
+      outcome: 'ok',
+      reason: decision.reason,
+      version,
+      enc: sealed.enc,
+      ciphertext: sealed.ciphertext,
+    });
+  }
+
+  // ---- writes ------------------------------------------------------------------------------
+
+  #assertClinicalType(type: string): void {
+    if (!(clinicalResourceTypes as readonly string[]).includes(type)) {
+      throw new FhirError('not-found', `resource type ${type.slice(0, 64)} is not served here`, {
+        status: 404,
+      });
+    }
+  }
+
+  #assertStaff(context: RecordsRequestContext): void {
+    const { principal } = context.token.claims;
+    if (principal.kind === 'patient') {
+      throw new FhirError('forbidden', 'patients cannot write clinical records', { status: 403 });
+    }
+    this.#requesterOf(this.#node.stateReader(), context.token);
+  }
+
+  async create(
+    context: RecordsRequestContext,
+    request: {
+      type: string;
+      resource: Resource;
+      ifNoneExist: string | null;
+      signedTransaction: Uint8Array | null;
+    },
+  ): Promise<{ status: 200 | 201; resource: Resource }> {
+    if (request.type === 'Consent') return this.#createConsent(context, request);
+    this.#assertClinicalType(request.type);
+    this.#assertStaff(context);
+    const resource = assertValidResource(request.resource, { type: request.type });
+    const state = this.#node.stateReader();
+    let patientHex: string;
+    if (request.type === 'Patient') {
+      // A Patient's id is its pseudonym, enrolled on chain before the record is anchored.
+      patientHex = resource.id ?? '';
+      if (!pseudonymPattern.test(patientHex) || readPatient(state, fromHex(patientHex)) === null) {
+        throw new FhirError(
+          'business-rule',
+          'a Patient is created with the id of an enrolled pseudonym (32 hex digits)',
+          { status: 422 },
+        );
+      }
+    } else {
+      const reference = patientReferenceOf(resource);
+      if (reference === undefined || !pseudonymPattern.test(reference)) {
+        throw new FhirError('required', `${request.type} must reference its Patient/<pseudonym>`, {
+          status: 400,
+        });
+      }
+      patientHex = reference;
+      if (readPatient(state, fromHex(reference)) === null) {
+        throw new FhirError('business-rule', `Patient/${reference} is not enrolled`, {
+          status: 422,
+        });
+      }
+    }
+    this.#scope(context, { type: request.type, interaction: 'create', patient: patientHex });
+    if (request.ifNoneExist !== null) {
+      const condition = parseIfNoneExist({ type: request.type, header: request.ifNoneExist });
+      const params: Record<string, string[]> = {};
+      for (const [name, value] of new URLSearchParams(condition.canonicalQuery)) {
+        (params[name] ??= []).push(value);
+      }
+      const found = await this.#searchLocal(context, request.type, params, false);
+      if (decideConditionalCreate(found.total) === 'exists') {
+        return { status: 200, resource: found.resources[0]! };
+      }
+    }
+    const recordId =
+      request.type === 'Patient' ? fromHex(patientHex) : new Uint8Array(randomBytes(16));
+    if (request.type === 'Patient' && readRecordHead(state, recordId) !== null) {
+      throw new FhirError('conflict', `Patient/${patientHex} already exists`, { status: 409 });
+    }
+    return this.#writeVersion(context, {
+      type: request.type,
+      recordId,
+      patientId: fromHex(patientHex),
+      version: 1,
+      resource,
+      deleted: false,
+      action: 'create',
+    });
+  }
+
+  async update(
+    context: RecordsRequestContext,
+    request: {
+      type: string;
+      id: string;
+      resource: Resource;
+      ifMatch: string | null;
+      signedTransaction: Uint8Array | null;
+    },
+  ): Promise<{ status: 200 | 201; resource: Resource }> {
+    if (request.type === 'Consent') return this.#reviseConsent(context, request);
+    this.#assertClinicalType(request.type);
+    this.#assertStaff(context);
+    const head = this.#head(request.type, request.id);
+    this.#scope(context, {
+      type: request.type,
+      interaction: 'update',
+      patient: toHex(head.patientId),
+    });
+    if (head.custodian !== this.#orgId) {
+      throw new FhirError(
+        'forbidden',
+        `${request.type}/${request.id} is held by ${head.custodian}; only its custodian writes it`,
+        { status: 403 },
+      );
+    }
+    if (head.status === 'erased') {
+      throw new FhirError('deleted', `${request.type}/${request.id} was erased`, { status: 410 });
+    }
+    if (request.ifMatch !== null) {
+      assertIfMatch({ ifMatch: request.ifMatch, currentVersionId: String(head.version) });
+    }
+    const resource = assertValidResource(
+      { ...request.resource, id: request.id },
+      { type: request.type },
+    );
+    const patient = patientReferenceOf(resource);
+    if (patient !== toHex(head.patientId)) {
+      throw new FhirError('business-rule', 'an update cannot move a record to another patient', {
+        status: 422,
+      });
+    }
+    await this.#authoriseRecord(context, head, 'update', head.version);
+    const result = await this.#writeVersion(context, {
+      type: request.type,
+      recordId: head.recordId,
+      patientId: head.patientId,
+      version: head.version + 1,
+      resource,
+      deleted: false,
+      action: null,
+    });
+    return { status: 200, resource: result.resource };
+  }
+
+  async delete(
+    context: RecordsRequestContext,
+    request: { type: string; id: string; signedTransaction: Uint8Array | null },
+  ): Promise<void> {
+    if (request.type === 'Consent') {
+      await this.#revokeConsent(context, request.id, request.signedTransaction);
+      return;
+    }
+    this.#assertClinicalType(request.type);
+    this.#assertStaff(context);
+    const head = this.#head(request.type, request.id);
+    this.#scope(context, {
+      type: request.type,
+      interaction: 'delete',
+      patient: toHex(head.patientId),
+    });
+    if (head.custodian !== this.#orgId) {
+      throw new FhirError(
+        'forbidden',
+        `only ${head.custodian} deletes ${request.type}/${request.id}`,
+        {
+          status: 403,
+        },
+      );
+    }
+    if (head.status === 'erased') return;
+    const current = await this.#vault.history(request.id);
+    if (current.at(-1)?.deleted === true) return;
+    await this.#authoriseRecord(context, head, 'delete', head.version);
+    await this.#writeVersion(context, {
+      type: request.type,
+      recordId: head.recordId,
+      patientId: head.patientId,
+      version: head.version + 1,
+      resource: { resourceType: request.type, id: request.id } as Resource,
+      deleted: true,
+      action: null,
+    });
+  }
+
+  /** Vault first, then the anchor: a version is real once its anchor commits. */
+  async #writeVersion(
+    context: RecordsRequestContext,
+    write: {
+      type: string;
+      recordId: Uint8Array;
+      patientId: Uint8Array;
+      version: number;
+      resource: Resource;
+      deleted: boolean;
+      /** Audit the write here (create); updates and deletes were audited by their decision. */
+      action: 'create' | null;
+    },
+  ): Promise<{ status: 201; resource: Resource }> {
+    const time = this.#now();
+    const id = toHex(write.recordId);
+    const stored = withServerMeta(write.resource, {
+      id,
+      versionId: String(write.version),
+      lastUpdated: isoTime(time),
+    });
+    const securityLabels = chainLabelsOf(stored);
+    let put;
+    try {
+      put = await this.#vault.put({
+        recordId: id,
+        version: write.version,
+        resourceType: write.type,
+        patientId: toHex(write.patientId),
+        resource: stored as unknown as Parameters<RecordVault['put']>[0]['resource'],
+        lastUpdatedMs: time,
+        securityLabels,
+        deleted: write.deleted,
+      });
+    } catch (error) {
+      if (error instanceof VaultError) {
+        throw new FhirError('conflict', `${write.type}/${id}: ${error.message}`, { status: 409 });
+      }
+      throw error;
+    }
+    const location = await this.#node.submitOwnAndWait(
+      'record.anchor',
+      {
+        recordId: write.recordId,
+        version: write.version,
+        resourceType: write.type,
+        patientId: write.patientId,
+        custodian: this.#orgId,
+        contentHash: put.contentHash,
+        securityLabels,
+        dataMonth: null,
+      },
+      recordsLimits.commitWaitMs,
+    );
+    if (!location.receipt.ok) {
+      throw new FhirError(
+        'business-rule',
+        `the record contract refused ${write.type}/${id}: ${location.receipt.code} ${location.receipt.message}`,
+        { status: 422 },
+      );
+    }
+    if (write.action !== null) {
+      this.#auditEvent({
+        token: context.token,
+        patientId: write.patientId,
+        recordId: write.recordId,
+        version: write.version,
+        queryHash: null,
+        action: write.action,
+        decision: {
+          decision: 'permit',
+          reason: 'custodian-own-record',
+          consentId: null,
+          breakGlassId: null,
+        },
+      });
+    }
+    return { status: 201, resource: stored };
+  }
+
+  // ---- history and search ------------------------------------------------------------------
+
+  async history(
+    context: RecordsRequestContext,
+    request: { type: string; id: string; params: Params },
+  ): Promise<Bundle> {
+    this.#assertClinicalType(request.type);
+    const head = this.#head(request.type, request.id);
+    this.#scope(context, {
+      type: request.type,
+      interaction: 'history',
+      patient: toHex(head.patientId),
+    });
+    if (head.custodian !== this.#orgId) {
+      throw new FhirError(
+        'business-rule',
+        `the history of ${request.type}/${request.id} is served by its custodian ${head.custodian}`,
+        { status: 422 },
+      );
+    }
+    await this.#authoriseRecord(context, head, 'history', head.version);
+    const metas = await this.#vault.history(request.id);
+    const versions = [];
+    for (const meta of [...metas].reverse()) {
+      if (meta.erased) continue;
+      const record = await this.#vault.get({ recordId: request.id, version: meta.version });
+      versions.push({
+        type: request.type,
+        id: request.id,
+        versionId: String(meta.version),
+        lastUpdated: isoTime(meta.lastUpdatedMs),
+        interaction: meta.deleted
+          ? ('delete' as const)
+          : meta.version === 1
+            ? ('create' as const)
+            : ('update' as const),
+        resource: record.resource as unknown as Resource,
+      });
+    }
+    return historyBundle({
+      baseUrl: context.baseUrl,
+      versions,
+      selfUrl: `${context.baseUrl}/${request.type}/${request.id}/_history`,
+      total: versions.length,
+    });
+  }
+
+  async search(
+    context: RecordsRequestContext,
+    request: { type: string; params: Params },
+  ): Promise<Bundle> {
+    if (request.type === 'Consent') return this.#searchConsents(context, request.params);
+    if (request.type === 'AuditEvent') return this.#searchAuditEvents(context, request.params);
+    this.#assertClinicalType(request.type);
+    const result = await this.#searchLocal(context, request.type, request.params, true);
+    return result.bundle;
+  }
+
+  /**
+   * Searches this organisation's vault: candidates are decided one by one with the consent
+   * contract BEFORE matching, sorting, paging and the total, so nothing hidden is counted.
+   */
+  async #searchLocal(
+    context: RecordsRequestContext,
+    type: string,
+    params: Params,
+    audit: boolean,
+  ): Promise<{ bundle: Bundle; total: number; resources: Resource[] }> {
+    const confined = context.token.claims.patient ?? null;
+    const patientParam = (params.patient ?? params.subject ?? [])[0]?.replace(/^Patient\//, '');
+    const patientFilter =
+      confined ??
+      (patientParam !== undefined && pseudonymPattern.test(patientParam) ? patientParam : null);
+    this.#scope(context, { type, interaction: 'search', patient: patientFilter });
+    const state = this.#node.stateReader();
+    const requester = this.#requesterOf(state, context.token);
+    const time = this.#now();
+    const permitted: Resource[] = [];
+    const byPatient = new Map<string, { permitted: boolean; decision: AccessDecision }>();
+    let after: string | null = null;
+    let seen = 0;
+    do {
+      const page = await this.#vault.list({
+        resourceType: type,
+        ...(patientFilter === null ? {} : { patientId: patientFilter }),
+        ...(after === null ? {} : { after }),
+      });
+      for (const meta of page.records) {
+        if (++seen > recordsLimits.searchCandidatesMax) {
+          throw new FhirError(
+            'business-rule',
+            `the search reaches more than ${recordsLimits.searchCandidatesMax} records; narrow it (patient, date)`,
+            { status: 422 },
+          );
+        }
+        if (meta.deleted || meta.erased) continue;
+        const head = readRecordHead(state, fromHex(meta.recordId));
+        if (head === null || head.status !== 'active' || head.version !== meta.version) continue;
+        const decision = decide(
+          state,
+          {
+            patientId: head.patientId,
+            requester,
+            action: 'access',
+            purpose: this.#purposeOf(context.token),
+            recordId: head.recordId,
+            resourceType: null,
+            securityLabels: [],
+          },
+          time,
+        );
+        const seenPatient = byPatient.get(meta.patientId);
+        if (seenPatient === undefined || decision.decision === 'permit') {
+          byPatient.set(meta.patientId, {
+            permitted: (seenPatient?.permitted ?? false) || decision.decision === 'permit',
+            decision,
+          });
+        }
+        if (decision.decision !== 'permit') continue;
+        const record = await this.#vault.get({ recordId: meta.recordId, version: meta.version });
+        permitted.push(record.resource as unknown as Resource);
+      }
+      after = page.next;
+    } while (after !== null);
+    const found = searchResources({ type, params, resources: permitted, baseUrl: context.baseUrl });
+    if (audit) {
+      const queryHash = sha256(utf8(`${type}?${found.request.canonicalQuery}`));
+      for (const [patientHex, outcome] of byPatient) {
+        this.#auditEvent({
+          token: context.token,
+          patientId: fromHex(patientHex),
+          recordId: null,
+          version: null,
+          queryHash,
+          action: 'search',
+          decision: outcome.decision,
+        });
+      }
+    }
+    return { bundle: found.bundle, total: found.total, resources: [...found.page] };
+  }
+
+  // ---- consents ----------------------------------------------------------------------------
+
+  #readConsent(context: RecordsRequestContext, id: string): Consent {
+    const record = readConsent(this.#node.stateReader(), idBytes('Consent', id));
+    if (record === null) throw notFound('Consent', id);
+    this.#scope(context, {
+      type: 'Consent',
+      interaction: 'read',
+      patient: toHex(record.patientId),
+    });
+    return consentRecordToFhir(record);
+  }
+
+  #searchConsents(context: RecordsRequestContext, params: Params): Bundle {
+    const patientHex =
+      context.token.claims.patient ?? (params.patient ?? [])[0]?.replace(/^Patient\//, '');
+    if (patientHex === undefined || !pseudonymPattern.test(patientHex)) {
+      throw new FhirError('required', 'search Consent with patient=<pseudonym>', { status: 400 });
+    }
+    this.#scope(context, { type: 'Consent', interaction: 'search', patient: patientHex });
+    const consents = listPatientConsents(this.#node.stateReader(), fromHex(patientHex)).map(
+      (record) => consentRecordToFhir(record),
+    );
+    return searchResources({
+      type: 'Consent',
+      params,
+      resources: consents,
+      baseUrl: context.baseUrl,
+    }).bundle;
+  }
+
+  /**
+   * Consent create: the patient (or a delegate) signed a `consent.grant` transaction that holds
+   * exactly this Consent; the node submits it and answers once it is committed.
+   */
+  async #createConsent(
+    context: RecordsRequestContext,
+    request: { resource: Resource; signedTransaction: Uint8Array | null },
+  ): Promise<{ status: 201; resource: Resource }> {
+    const consent = request.resource as Consent;
+    const patientHex = (consent.patient?.reference ?? '').replace(/^Patient\//, '');
+    this.#scope(context, { type: 'Consent', interaction: 'create', patient: patientHex });
+    const tx = this.#signedTransaction(request.signedTransaction, 'consent.grant');
+    const consentId =
+      consent.id !== undefined && pseudonymPattern.test(consent.id) ? fromHex(consent.id) : null;
+    if (consentId === null) {
+      throw new FhirError('required', 'Consent.id must be the consent id the patient signed', {
+        status: 400,
+      });
+    }
+    const body = consentToGrantBody(consent, { consentId });
+    if (!equalBytes(encodeCbor(contractBody('consent.grant', body)), encodeCbor(tx.body))) {
+      throw new FhirError(
+        'invalid',
+        'the signed transaction does not hold this Consent: sign the same provisions',
+        { status: 400 },
+      );
+    }
+    await this.#submitSigned(tx);
+    const record = readConsent(this.#node.stateReader(), consentId);
+    if (record === null)
+      throw new FhirError('exception', 'consent not found after commit', { status: 500 });
+    return { status: 201, resource: consentRecordToFhir(record) };
+  }
+
+  async #reviseConsent(
+    context: RecordsRequestContext,
+    request: { id: string; resource: Resource; signedTransaction: Uint8Array | null },
+  ): Promise<{ status: 200; resource: Resource }> {
+    const consent = request.resource as Consent;
+    if (consent.status !== 'inactive') {
+      throw new FhirError(
+        'business-rule',
+        'a consent on chain never changes; revoke it (status inactive) and create a new one',
+        { status: 422 },
+      );
+    }
+    await this.#revokeConsent(context, request.id, request.signedTransaction);
+    return { status: 200, resource: this.#readConsent(context, request.id) };
+  }
+
+  async #revokeConsent(
+    context: RecordsRequestContext,
+    id: string,
+    signedTransaction: Uint8Array | null,
+  ): Promise<void> {
+    const consentId = idBytes('Consent', id);
+    const record = readConsent(this.#node.stateReader(), consentId);
+    if (record === null) throw notFound('Consent', id);
+    this.#scope(context, {
+      type: 'Consent',
+      interaction: 'update',
+      patient: toHex(record.patientId),
+    });
+    if (record.status === 'inactive') return;
+    const tx = this.#signedTransaction(signedTransaction, 'consent.revoke');
+    const expected = encodeCbor(contractBody('consent.revoke', { consentId }));
+    if (!equalBytes(expected, encodeCbor(tx.body))) {
+      throw new FhirError('invalid', `the signed transaction does not revoke Consent/${id}`, {
+        status: 400,
+      });
+    }
+    await this.#submitSigned(tx);
+  }
+
+  #signedTransaction(
+    encoded: Uint8Array | null,
+    kind: string,
+  ): ReturnType<typeof decodeTransaction> {
+    if (encoded === null) {
+      throw new FhirError(
+        'required',
+        `a consent is signed by the patient: send the signed ${kind} transaction in X-MedLedger-Transaction`,
+        { status: 400 },
+      );
+    }
+    let tx;
+    try {
+      tx = decodeTransaction(encoded);
+    } catch (error) {
+      throw new FhirError('invalid', `X-MedLedger-Transaction: ${(error as Error).message}`, {
+        status: 400,
+      });
+    }
+    if (tx.kind !== kind || tx.chainId !== this.#node.chainId) {
+      throw new FhirError('invalid', `X-MedLedger-Transaction must be a ${kind} of this chain`, {
+        status: 400,
+      });
+    }
+    return tx;
+  }
+
+  async #submitSigned(tx: ReturnType<typeof decodeTransaction>): Promise<void> {
+    const submitted = await this.#node.submitTransaction(encodeTransaction(tx));
+    if (!submitted.accepted) {
+      throw new FhirError(
+        submitted.code === 'busy' ? 'throttled' : 'invalid',
+        `the transaction was refused: ${submitted.message}`,
+        { status: submitted.code === 'busy' ? 429 : submitted.code === 'invalid' ? 400 : 409 },
+      );
+    }
+    const location = await this.#node.waitForTransaction(
+      transactionId(tx),
+      recordsLimits.commitWaitMs,
+    );
+    if (location === null) {
+      throw new FhirError('exception', 'the transaction was not committed in time', {
+        status: 500,
+      });
+    }
+    if (!location.receipt.ok) {
+      throw new FhirError(
+        'forbidden',
+        `the consent contract refused it: ${location.receipt.code} ${location.receipt.message}`,
+        { status: 403 },
+      );
+    }
+  }
+
+  // ---- the access log ----------------------------------------------------------------------
+
+  /**
+   * AuditEvents about one patient, from the chain: the patient sees their own; staff need an
+   * AuditEvent search scope (privacy officers). Reading the log is itself audited.
+   */
+  #searchAuditEvents(context: RecordsRequestContext, params: Params): Bundle {
+    const patientHex =
+      context.token.claims.patient ??
+      (params.patient ?? params['entity'] ?? [])[0]?.replace(/^Patient\//, '');
+    if (patientHex === undefined || !pseudonymPattern.test(patientHex)) {
+      throw new FhirError('required', 'search AuditEvent with patient=<pseudonym>', {
+        status: 400,
+      });
+    }
+    this.#scope(context, { type: 'AuditEvent', interaction: 'search', patient: patientHex });
+    const state = this.#node.stateReader();
+    const { principal, org } = context.token.claims;
+    if (principal.kind === 'practitioner') {
+      const practitioner = readPractitioner(state, org, principal.id);
+      if (practitioner === null || !practitioner.roles.includes('privacy-officer')) {
+        throw new FhirError('forbidden', 'only the patient and privacy officers read access logs', {
+          status: 403,
+        });
+      }
+    } else if (principal.kind === 'patient' && principal.id !== patientHex) {
+      throw new FhirError('forbidden', 'a patient reads only their own access log', {
+        status: 403,
+      });
+    }
+    const patientId = fromHex(patientHex);
+    const events: AuditEvent[] = [];
+    const blockTimes = new Map<number, number>();
+    for (let from = 0; ;) {
+      const page = listAuditEvents(state, { patientId, from, limit: 100 });
+      for (const record of page) {
+        let time = blockTimes.get(record.recordedHeight);
+        if (time === undefined) {
+          time = this.#node.loadBlock(record.recordedHeight)?.block.header.time ?? 0;
+          blockTimes.set(record.recordedHeight, time);
+        }
+        const view = auditEventRecordToFhir(
+          record,
+          { height: record.recordedHeight, time },
+          {
+            resourceTypeOf: (recordId) => readRecordHead(state, recordId)?.resourceType ?? null,
+          },
+        );
+        events.push({ ...view, id: `${patientHex}-${record.sequence}` });
+      }
+      if (page.length < 100) break;
+      from += page.length;
+    }
+    const found = searchResources({
+      type: 'AuditEvent',
+      params: Object.fromEntries(
+        Object.entries(params).filter(([name]) => name !== 'patient' && name !== 'entity'),
+      ),
+      resources: events,
+      baseUrl: context.baseUrl,
+    });
+    this.#auditEvent({
+      token: context.token,
+      patientId,
+      recordId: null,
+      version: null,
+      queryHash: sha256(utf8(`AuditEvent?patient=${patientHex}`)),
+      action: 'search',
+      decision: {
+        decision: 'permit',
+        reason: principal.kind === 'patient' ? 'patient-self' : 'privacy-officer',
+        consentId: null,
+        breakGlassId: null,
+      },
+    });
+    return found.bundle;
+  }
+
+  transaction(): Promise<Bundle> {
+    return Promise.reject(
+      new FhirError(
+        'business-rule',
+        'transaction Bundles are not served by this version of the records service',
+        { status: 422 },
+      ),
+    );
+  }
+
+  recordRejection(rejection: {
+    method: string;
+    path: string;
+    status: number;
+    code: string;
+    token: VerifiedAccessToken | null;
+  }): void {
+    // A rejection names no patient the chain knows of (the request never reached a record), so
+    // it is logged for the security team rather than anchored; see decision 0056.
+    this.#logger.warn(
+      {
+        method: rejection.method,
+        path: rejection.path.split('/')[0],
+        status: rejection.status,
+        code: rejection.code,
+        principal: rejection.token?.claims.principal.kind ?? null,
+        org: rejection.token?.claims.org ?? null,
+      },
+      'FHIR request refused before authorisation',
+    );
+  }
+}
