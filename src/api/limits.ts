@@ -1,5 +1,6 @@
 /** Every tunable number of the HTTP API, named with its unit (STYLE.md "Limits"). */
 import { chainLimits } from '../chain/index.ts';
+import { fhirLimits } from '../fhir/index.ts';
 
 export const apiLimits = {
   /** Largest request body of `POST /chain/transactions`, in bytes: one encoded transaction. */
@@ -14,6 +15,16 @@ export const apiLimits = {
   commitWaitMsMax: 10_000,
   /** `Retry-After` of a busy answer, in seconds. */
   busyRetryAfterSeconds: 1,
+  /** Largest FHIR request body (a resource, a `_search` form), in bytes. */
+  fhirBodyBytesMax: 1024 * 1024,
+  /** Largest FHIR `transaction` Bundle body, in bytes: the FHIR library's own bound. */
+  fhirTransactionBodyBytesMax: fhirLimits.resourceBytesMax,
+  /** Largest `X-MedLedger-Transaction` header once decoded, in bytes: one transaction. */
+  fhirSignedTransactionBytesMax: chainLimits.txBytesMax,
+  /** Largest `POST /auth/token` form body, in bytes (a client assertion and a scope list). */
+  tokenBodyBytesMax: 64 * 1024,
+  /** Longest request path quoted in an audited rejection or an error message, in characters. */
+  fhirPathCharsMax: 200,
   /** Longest time a request may take to arrive, in milliseconds (slow-client guard). */
   requestTimeoutMs: 30_000,
 } as const;
