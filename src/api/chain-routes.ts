@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { fromHex, toHex } from '../base/index.ts';
 import { CodecError, array, bytes } from '../codec/index.ts';
 import { chainLimits } from '../chain/index.ts';
+import { readNextNonce } from '../contracts/index.ts';
 import type { RunningNode } from '../node/index.ts';
 import { committedBlockJson, transactionLocationJson } from './block-json.ts';
 import { ApiError, ApiErrorCode } from './errors.ts';
@@ -178,6 +179,23 @@ export function chainRoutes(app: FastifyInstance, options: { node: RunningNode }
       );
     }
     return transactionLocationJson(location);
+  });
+  // A signer's next nonce on the committed chain, so a client (a patient's app signing its
+  // consent) can build its next transaction. Public keys are pseudonymous; nothing else is shown.
+  app.get<{ Params: { publicKey: string } }>('/accounts/:publicKey', (request) => {
+    const text = request.params.publicKey.toLowerCase();
+    if (!/^[0-9a-f]{64}$/.test(text)) {
+      throw new ApiError(
+        ApiErrorCode.badRequest,
+        `publicKey: expected 64 hex digits (an Ed25519 public key), found ${JSON.stringify(text.slice(0, 80))}`,
+      );
+    }
+    const state = node.stateReader();
+    return {
+      publicKey: text,
+      height: state.height,
+      nextNonce: readNextNonce(state, fromHex(text)),
+    };
   });
   return Promise.resolve();
 }

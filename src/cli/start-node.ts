@@ -7,7 +7,10 @@ import type { Logger } from 'pino';
 
 import { startApiServer } from '../api/index.ts';
 import { MedLedgerError, toHex } from '../base/index.ts';
+import { loadEd25519KeyFile } from '../keys/index.ts';
 import { type NodeConfig, startNode } from '../node/index.ts';
+import { findFreePorts } from './network-files.ts';
+import { type RecordsWiring, startRecords } from './start-records.ts';
 
 /** Exit code of a second Ctrl-C (128 + SIGINT). */
 const forcedExitCode = 130;
@@ -32,9 +35,27 @@ export async function startNodeProcess(options: {
     },
   });
   let api;
+  let records: RecordsWiring | null = null;
   try {
-    api = await startApiServer({ node, host: config.http.host, port: config.http.port, logger });
+    // Tokens name the node's URL, so the port is fixed before the server starts.
+    const port = config.http.port === 0 ? (await findFreePorts(1))[0]! : config.http.port;
+    records = await startRecords({
+      node,
+      keyPair: await loadEd25519KeyFile(config.keyFile),
+      dataDir: config.dataDir,
+      baseUrl: `http://${config.http.host}:${port}`,
+      logger,
+    });
+    api = await startApiServer({
+      node,
+      host: config.http.host,
+      port,
+      logger,
+      fhir: records.fhir,
+      smart: records.smart,
+    });
   } catch (error) {
+    await records?.close();
     await node.stop();
     throw error;
   }
@@ -59,6 +80,7 @@ export async function startNodeProcess(options: {
     await stopped;
   } finally {
     await api.close();
+    await records.close();
     await node.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -1,0 +1,155 @@
+/**
+ * Starts what serves records on a node: this organisation's vault (SQLite in the node's data
+ * folder, its key-encryption key in a 0600 file beside it, made at first start), the token
+ * signing key (0600, made at first start), the records service, and the options of the FHIR and
+ * SMART routes. The organisation is the member whose node key this node holds (genesis).
+ */
+import { join } from 'node:path';
+
+import type { Logger } from 'pino';
+
+import type { FhirRoutesOptions, SmartRoutesOptions } from '../api/index.ts';
+import {
+  type AccessTokenSigner,
+  MemoryReplayCache,
+  type TokenSigningKey,
+  ed25519PublicJwk,
+  loadOrCreateTokenSigningKey,
+  verifyAccessToken,
+} from '../auth/index.ts';
+import { MedLedgerError, equalBytes } from '../base/index.ts';
+import { readClient, readMember, readRosterIds } from '../contracts/index.ts';
+import type { Ed25519KeyPair } from '../crypto/index.ts';
+import { KeyFileError, KeyFileErrorCode } from '../keys/index.ts';
+import type { RunningNode } from '../node/index.ts';
+import { RecordsService } from '../records/index.ts';
+import {
+  type RecordVault,
+  generateVaultKek,
+  loadVaultKekFile,
+  openSqliteRecordVault,
+  saveVaultKekFile,
+} from '../vault/index.ts';
+
+/** Files of the records service in a node's data folder. */
+export const recordsFiles = {
+  vault: 'vault.sqlite',
+  kek: 'vault-kek.json',
+  tokenKey: 'token-signing-key.json',
+} as const;
+
+/** The organisation whose member record holds `nodeKey`, or null. */
+export function organisationOfNode(node: RunningNode): string | null {
+  const state = node.stateReader();
+  for (const orgId of readRosterIds(state)) {
+    const member = readMember(state, orgId);
+    if (member !== null && equalBytes(member.nodeKey, node.nodeKey)) return orgId;
+  }
+  return null;
+}
+
+async function loadOrCreateKek(
+  path: string,
+): Promise<Awaited<ReturnType<typeof loadVaultKekFile>>> {
+  try {
+    return await loadVaultKekFile(path);
+  } catch (error) {
+    if (!(error instanceof KeyFileError) || error.code !== KeyFileErrorCode.notFound) throw error;
+  }
+  const kek = generateVaultKek();
+  await saveVaultKekFile({ path, kek });
+  return kek;
+}
+
+/** The token key of a node's data folder (the demo's `token` command signs with it too). */
+export function loadNodeTokenKey(dataDir: string): Promise<TokenSigningKey> {
+  return loadOrCreateTokenSigningKey({ path: join(dataDir, recordsFiles.tokenKey) });
+}
+
+/** What `startRecords` returns: the routes' options and how to stop. */
+export interface RecordsWiring {
+  readonly orgId: string;
+  readonly service: RecordsService;
+  readonly fhir: FhirRoutesOptions;
+  readonly smart: SmartRoutesOptions;
+  close(): Promise<void>;
+}
+
+/** Opens the vault and keys of `dataDir` and builds the records service over `node`. */
+export async function startRecords(options: {
+  node: RunningNode;
+  keyPair: Ed25519KeyPair;
+  dataDir: string;
+  /** The node's HTTP base URL as clients reach it, e.g. `http://127.0.0.1:8080`. */
+  baseUrl: string;
+  logger: Logger;
+}): Promise<RecordsWiring> {
+  const { node, dataDir, baseUrl, logger } = options;
+  const orgId = organisationOfNode(node);
+  if (orgId === null) {
+    throw new MedLedgerError(
+      'not-a-member',
+      'this node key belongs to no member of the network, so it holds no records; add the organisation to the genesis file or by a membership vote',
+    );
+  }
+  const kek = await loadOrCreateKek(join(dataDir, recordsFiles.kek));
+  const vault: RecordVault = await openSqliteRecordVault({
+    file: join(dataDir, recordsFiles.vault),
+    kek,
+  });
+  const signingKey = await loadNodeTokenKey(dataDir);
+  const fhirBase = `${baseUrl}/fhir`;
+  const signer: AccessTokenSigner = { signingKey, issuer: baseUrl, audience: fhirBase };
+  const service = new RecordsService({
+    node,
+    vault,
+    orgId,
+    nodeKeyPair: options.keyPair,
+    logger,
+    now: () => Date.now(),
+    tokenUrl: `${baseUrl}/auth/token`,
+  });
+  return {
+    orgId,
+    service,
+    fhir: {
+      service,
+      realm: `medledger ${orgId}`,
+      publicBaseUrl: fhirBase,
+      tokens: {
+        verify: (token) =>
+          verifyAccessToken(token, {
+            keys: [signingKey],
+            issuer: baseUrl,
+            audience: fhirBase,
+            now: Date.now(),
+          }),
+      },
+    },
+    smart: {
+      baseUrl,
+      signer,
+      verificationKeys: [signingKey],
+      replayCache: new MemoryReplayCache({ entriesMax: 10_000 }),
+      now: () => Date.now(),
+      clients: {
+        // Backend clients are registered on chain by their organisation (identity contract)
+        // with an Ed25519 key; they sign their assertions with EdDSA.
+        findClient: async (clientId) => {
+          const client = readClient(node.stateReader(), orgId, clientId);
+          if (client === null || !client.active) return null;
+          return {
+            clientId,
+            orgId,
+            jwks: [await ed25519PublicJwk(client.publicKey)],
+            allowedScopes: client.scopes,
+          };
+        },
+      },
+    },
+    close: async () => {
+      await service.flush();
+      await vault.close();
+    },
+  };
+}
