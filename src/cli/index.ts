@@ -27,3 +27,22 @@ export {
   type BatchItemAnswer,
 } from './node-client.ts';
 export { demoMarkerFile, demoLimits } from './demo-network.ts';
+export {
+  signContractTransaction,
+  submitContractTransaction,
+  type DemoUser,
+  demoScopes,
+  issueDemoToken,
+  type FhirAnswer,
+  fhirRequest,
+  newConsentId,
+  grantConsent,
+  revokeConsent,
+} from './records-client.ts';
+export {
+  recordsFiles,
+  organisationOfNode,
+  loadNodeTokenKey,
+  startRecords,
+  type RecordsWiring,
+} from './start-records.ts';

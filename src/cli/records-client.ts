@@ -57,15 +57,14 @@ export async function submitContractTransaction<K extends ContractKind>(options:
 }): Promise<Receipt | Record<string, unknown>> {
   const encoded = await signContractTransaction(options);
   const answer = await submitEncoded(options.url, encoded, { wait: true });
-  const receipt = (answer as { receipt?: { ok?: boolean; code?: string; message?: string } })
-    .receipt;
-  if (receipt?.ok !== true) {
+  const receipt = answer.body.receipt as { ok?: boolean } | undefined;
+  if (answer.status !== 200 || receipt?.ok !== true) {
     throw new MedLedgerError(
       'transaction-failed',
       `${options.kind} was not committed or was refused: ${JSON.stringify(answer).slice(0, 300)}`,
     );
   }
-  return receipt;
+  return receipt as Record<string, unknown>;
 }
 
 /** Who a demo token is for. */

@@ -412,10 +412,11 @@ export class RecordsService {
         });
         throw denial(local);
       }
-      if (local.decision === 'deny') {
-        await this.#authoriseRecord(context, head, action, version);
-      }
-      return this.#fetchShared(context, head, version, action);
+      // Break-glass: the grant is opened (and the decision audited) here; the custodian then
+      // finds the grant on chain.
+      const audited = local.decision === 'deny';
+      if (audited) await this.#authoriseRecord(context, head, action, version);
+      return this.#fetchShared(context, head, version, action, !audited);
     }
     await this.#authoriseRecord(context, head, action, version);
     return this.#readLocal(type, id, version);
@@ -459,6 +460,7 @@ export class RecordsService {
     head: RecordVersion,
     version: number,
     action: 'read' | 'vread' | 'history',
+    auditPermit: boolean,
   ): Promise<Resource> {
     const state = this.#node.stateReader();
     const custodian = readMember(state, head.custodian);
@@ -506,8 +508,19 @@ export class RecordsService {
         { status: 503 },
       );
     }
+    const audited = (decision: 'permit' | 'deny', reason: string): void =>
+      this.#auditEvent({
+        token: context.token,
+        patientId: head.patientId,
+        recordId: head.recordId,
+        version,
+        queryHash: null,
+        action,
+        decision: { decision, reason, consentId: null, breakGlassId: null },
+      });
     switch (answer.outcome) {
       case 'denied':
+        audited('deny', answer.reason);
         throw denial({ reason: answer.reason });
       case 'gone':
         throw new FhirError('deleted', `${type}/${id} is deleted or erased`, { status: 410 });
@@ -547,6 +560,7 @@ export class RecordsService {
         { status: 502 },
       );
     }
+    if (auditPermit) audited('permit', answer.reason);
     return JSON.parse(new TextDecoder().decode(canonical)) as Resource;
   }
 
@@ -589,21 +603,19 @@ export class RecordsService {
       },
       this.#now(),
     );
-    this.audit.record({
-      practitionerId: share.requesterKind === 'practitioner' ? share.requesterId : null,
-      clientId: share.requesterKind === 'client' ? share.requesterId : null,
-      patientId: head.patientId,
-      recordId: head.recordId,
-      recordVersion: version,
-      queryHash: null,
-      action: 'disclose',
-      purpose: share.purpose,
-      decision: decision.decision,
-      reason: decision.reason,
-      consentId: decision.consentId,
-      breakGlassId: decision.breakGlassId,
-      time: this.#now(),
-    });
+    // The access contract records an agent of the submitting organisation only, so the requesting
+    // node audits its own practitioner's access (permit or deny) on chain; the custodian keeps
+    // its decision in its log (no patient data: pseudonymous ids and codes).
+    this.#logger.info(
+      {
+        requesterOrg: peerOrg,
+        record: toHex(head.recordId).slice(0, 8),
+        version,
+        decision: decision.decision,
+        reason: decision.reason,
+      },
+      'shared record request decided',
+    );
     if (decision.decision === 'deny') return refuse('denied', decision.reason);
     let record;
     try {

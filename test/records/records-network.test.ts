@@ -1,0 +1,366 @@
+// Checks the records issue's scenarios against four real node processes on 127.0.0.1: a
+// clinician of organisation B reads a record held by A only while the patient's consent allows
+// it (403 before, 200 after, 403 from the block after the revocation), a sensitive record needs a
+// consent that names its label, break-glass opens access and is flagged, the patient sees every
+// access and denial, and a changed byte in A's vault is an integrity error for that record only.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import type {
+  AuditEvent,
+  Bundle,
+  Consent,
+  ConsentProvision,
+  Observation,
+} from '@medplum/fhirtypes';
+import Database from 'better-sqlite3';
+
+import { toHex } from '../../src/base/index.ts';
+import {
+  type DemoUser,
+  fhirRequest,
+  grantConsent,
+  issueDemoToken,
+  newConsentId,
+  revokeConsent,
+  submitContractTransaction,
+} from '../../src/cli/index.ts';
+import { type Ed25519KeyPair } from '../../src/crypto/index.ts';
+import { generateEd25519KeyPair, loadEd25519KeyFile } from '../../src/keys/index.ts';
+import { TestNetwork, sleep } from '../net/harness.ts';
+
+const actCode = 'http://terminology.hl7.org/CodeSystem/v3-ActCode';
+const actReason = 'http://terminology.hl7.org/CodeSystem/v3-ActReason';
+const recipient = {
+  coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }],
+};
+
+let network: TestNetwork;
+let nodeKeys: Ed25519KeyPair[];
+const patientKey = generateEd25519KeyPair();
+const patientId = toHex(patientKey.publicKey.slice(0, 16));
+// A second patient, with no consent at all, for break-glass.
+const unconsciousKey = generateEd25519KeyPair();
+const unconsciousId = toHex(unconsciousKey.publicKey.slice(0, 16));
+const custodian = 0; // organisation A holds the records
+const requester = 1; // organisation B asks for them
+
+function orgOf(index: number): string {
+  return network.nodes[index]!.orgId;
+}
+
+function token(index: number, user: DemoUser, extra: { purpose?: string; reason?: string } = {}) {
+  return issueDemoToken({
+    dataDir: network.nodes[index]!.dataDir,
+    baseUrl: network.url(index),
+    user,
+    ...(extra.purpose === undefined ? {} : { purposeOfUse: extra.purpose }),
+    ...(extra.reason === undefined ? {} : { breakGlassReason: extra.reason }),
+  });
+}
+
+const clinicianA: DemoUser = { kind: 'practitioner', orgId: '', practitionerId: 'dr-ada' };
+const clinicianB: DemoUser = { kind: 'practitioner', orgId: '', practitionerId: 'dr-bo' };
+const emergencyB: DemoUser = { kind: 'practitioner', orgId: '', practitionerId: 'dr-erin' };
+const patientUser = (): DemoUser => ({ kind: 'patient', orgId: orgOf(custodian), patientId });
+
+function withOrg(user: DemoUser, index: number): DemoUser {
+  return { ...user, orgId: orgOf(index) };
+}
+
+function observation(code: string, labels: string[] = [], patient = patientId): Observation {
+  return {
+    resourceType: 'Observation',
+    status: 'final',
+    code: { coding: [{ system: 'http://loinc.org', code, display: 'test result' }] },
+    subject: { reference: `Patient/${patient}` },
+    effectiveDateTime: '2026-11-02T09:30:00Z',
+    valueString: 'synthetic value',
+    ...(labels.length === 0
+      ? {}
+      : { meta: { security: labels.map((label) => ({ system: actCode, code: label })) } }),
+  };
+}
+
+function consentOf(provision: ConsentProvision): Consent & { id: string } {
+  return {
+    resourceType: 'Consent',
+    id: newConsentId(),
+    status: 'active',
+    scope: {
+      coding: [
+        { system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' },
+      ],
+    },
+    category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+    patient: { reference: `Patient/${patientId}` },
+    performer: [{ reference: `Patient/${patientId}` }],
+    policyRule: { coding: [{ system: actCode, code: 'OPTIN' }] },
+    provision,
+  };
+}
+
+/** The events about record `id` whose agent is B's clinician. */
+function clinicianEvents(events: readonly AuditEvent[], id: string): AuditEvent[] {
+  return events.filter(
+    (event) => JSON.stringify(event).includes(id) && JSON.stringify(event.agent).includes('dr-bo'),
+  );
+}
+
+async function readAsB(id: string, user = clinicianB, extra = {}) {
+  return fhirRequest<Observation>({
+    url: network.url(requester),
+    token: await token(requester, withOrg(user, requester), extra),
+    method: 'GET',
+    path: `Observation/${id}`,
+  });
+}
+
+before(async () => {
+  network = await TestNetwork.create({ validators: 4, loadSigners: 0, logLevel: 'warn' });
+  await network.startValidators();
+  nodeKeys = await Promise.all(network.nodes.map((node) => loadEd25519KeyFile(node.keyFile)));
+  const register = (index: number, practitionerId: string, roles: string[]) =>
+    submitContractTransaction({
+      url: network.url(index),
+      chainId: network.chainId,
+      keyPair: nodeKeys[index]!,
+      kind: 'identity.register-practitioner',
+      body: {
+        practitionerId,
+        publicKey: generateEd25519KeyPair().publicKey,
+        roles,
+        active: true,
+      },
+    });
+  await register(custodian, 'dr-ada', ['physician']);
+  await register(requester, 'dr-bo', ['physician']);
+  await register(requester, 'dr-erin', ['physician', 'break-glass']);
+  await submitContractTransaction({
+    url: network.url(custodian),
+    chainId: network.chainId,
+    keyPair: nodeKeys[custodian]!,
+    kind: 'identity.enrol-patient',
+    body: { patientId: Buffer.from(patientId, 'hex'), publicKey: patientKey.publicKey },
+  });
+  await submitContractTransaction({
+    url: network.url(custodian),
+    chainId: network.chainId,
+    keyPair: nodeKeys[custodian]!,
+    kind: 'identity.enrol-patient',
+    body: { patientId: Buffer.from(unconsciousId, 'hex'), publicKey: unconsciousKey.publicKey },
+  });
+});
+
+after(async () => {
+  await network?.destroy();
+});
+
+test('a record of A is read by B only under the patient consent, from the block after revocation denied again', async () => {
+  const tokenA = await token(custodian, withOrg(clinicianA, custodian));
+  const created = await fhirRequest<Observation>({
+    url: network.url(custodian),
+    token: tokenA,
+    method: 'POST',
+    path: 'Observation',
+    body: observation('2339-0'),
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const id = created.body.id!;
+  assert.match(created.headers.get('location') ?? '', new RegExp(`/Observation/${id}/_history/1$`));
+  assert.equal(created.headers.get('etag'), 'W/"1"');
+
+  // Without consent: 403, with a clear OperationOutcome.
+  const denied = await readAsB(id);
+  assert.equal(denied.status, 403);
+  assert.equal(
+    (denied.body as unknown as { resourceType: string }).resourceType,
+    'OperationOutcome',
+  );
+  assert.match(JSON.stringify(denied.body), /default-opt-in|not consented/);
+
+  // The patient permits B for treatment: 200, the content as A stored it.
+  const patientToken = await token(custodian, patientUser());
+  const consent = consentOf({
+    type: 'permit',
+    actor: [{ role: recipient, reference: { reference: `Organization/${orgOf(requester)}` } }],
+    purpose: [{ system: actReason, code: 'TREAT' }],
+  });
+  const granted = await grantConsent({
+    url: network.url(custodian),
+    chainId: network.chainId,
+    token: patientToken,
+    patientKeyPair: patientKey,
+    consent,
+  });
+  assert.equal(granted.status, 201, JSON.stringify(granted.body));
+  const allowed = await readAsB(id);
+  assert.equal(allowed.status, 200, JSON.stringify(allowed.body));
+  assert.equal(allowed.body.id, id);
+  assert.equal(allowed.body.valueString, 'synthetic value');
+
+  // Revoked: denied again.
+  const revoked = await revokeConsent({
+    url: network.url(custodian),
+    chainId: network.chainId,
+    token: patientToken,
+    patientKeyPair: patientKey,
+    consentId: consent.id,
+  });
+  assert.equal(revoked.status, 204, JSON.stringify(revoked.body));
+  const deniedAgain = await readAsB(id);
+  assert.equal(deniedAgain.status, 403);
+});
+
+test('a sensitive record needs a consent that names its label; the patient sees every access and denial', async () => {
+  const tokenA = await token(custodian, withOrg(clinicianA, custodian));
+  const created = await fhirRequest<Observation>({
+    url: network.url(custodian),
+    token: tokenA,
+    method: 'POST',
+    path: 'Observation',
+    body: observation('5195-3', ['R', 'ETH']),
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const id = created.body.id!;
+  const patientToken = await token(custodian, patientUser());
+  const general = consentOf({
+    type: 'permit',
+    actor: [{ role: recipient, reference: { reference: `Organization/${orgOf(requester)}` } }],
+  });
+  assert.equal(
+    (
+      await grantConsent({
+        url: network.url(custodian),
+        chainId: network.chainId,
+        token: patientToken,
+        patientKeyPair: patientKey,
+        consent: general,
+      })
+    ).status,
+    201,
+  );
+  const underGeneral = await readAsB(id);
+  assert.equal(underGeneral.status, 403);
+  assert.match(JSON.stringify(underGeneral.body), /sensitive/);
+
+  const naming = consentOf({
+    type: 'permit',
+    actor: [{ role: recipient, reference: { reference: `Organization/${orgOf(requester)}` } }],
+    securityLabel: [{ system: actCode, code: 'ETH' }],
+  });
+  assert.equal(
+    (
+      await grantConsent({
+        url: network.url(custodian),
+        chainId: network.chainId,
+        token: patientToken,
+        patientKeyPair: patientKey,
+        consent: naming,
+      })
+    ).status,
+    201,
+  );
+  const underNaming = await readAsB(id);
+  assert.equal(underNaming.status, 200, JSON.stringify(underNaming.body));
+
+  // The access log: the denial and the permit of this record both appear, by whom and why.
+  let events: AuditEvent[] = [];
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const log = await fhirRequest<Bundle<AuditEvent>>({
+      url: network.url(custodian),
+      token: patientToken,
+      method: 'GET',
+      path: `AuditEvent?patient=${patientId}&_count=100`,
+    });
+    assert.equal(log.status, 200, JSON.stringify(log.body));
+    events = (log.body.entry ?? []).map((entry) => entry.resource!);
+    const byClinician = JSON.stringify(clinicianEvents(events, id));
+    if (/"outcome":"4"/.test(byClinician) && /"outcome":"0"/.test(byClinician)) break;
+    await sleep(200);
+  }
+  const byClinician = clinicianEvents(events, id);
+  assert.ok(
+    byClinician.some((event) => event.outcome === '4'),
+    'the denial is in the log',
+  );
+  assert.ok(
+    byClinician.some((event) => event.outcome === '0'),
+    'the permitted read is in the log',
+  );
+  assert.ok(
+    byClinician.every((event) => event.purposeOfEvent !== undefined || event.agent.length > 0),
+    'each says why or who',
+  );
+});
+
+test('break-glass opens access for a designated clinician with a reason, and is flagged', async () => {
+  const tokenA = await token(custodian, withOrg(clinicianA, custodian));
+  const created = await fhirRequest<Observation>({
+    url: network.url(custodian),
+    token: tokenA,
+    method: 'POST',
+    path: 'Observation',
+    body: observation('2951-2', [], unconsciousId),
+  });
+  assert.equal(created.status, 201);
+  const id = created.body.id!;
+  // A clinician without the role cannot break the glass.
+  const refused = await readAsB(id, clinicianB, { purpose: 'BTG', reason: 'unconscious' });
+  assert.equal(refused.status, 403);
+  // The designated clinician can, with a reason.
+  const opened = await readAsB(id, emergencyB, { purpose: 'BTG', reason: 'unconscious' });
+  assert.equal(opened.status, 200, JSON.stringify(opened.body));
+  // Without break-glass, the same clinician is still refused.
+  const plain = await readAsB(id, emergencyB);
+  assert.equal(plain.status, 403);
+});
+
+test('one byte changed in a stored ciphertext is an integrity error for that record only', async () => {
+  const tokenA = await token(custodian, withOrg(clinicianA, custodian));
+  const make = async (code: string) => {
+    const answer = await fhirRequest<Observation>({
+      url: network.url(custodian),
+      token: tokenA,
+      method: 'POST',
+      path: 'Observation',
+      body: observation(code),
+    });
+    assert.equal(answer.status, 201);
+    return answer.body.id!;
+  };
+  const victim = await make('718-7');
+  const bystander = await make('4544-3');
+  // The node holds its vault exclusively: change the byte while it is stopped.
+  assert.equal(await network.processes[custodian]!.stop(), 0);
+  const db = new Database(`${network.nodes[custodian]!.dataDir}/vault.sqlite`);
+  try {
+    const row = db
+      .prepare('SELECT ciphertext FROM vault_versions WHERE record_id = ? AND version = 1')
+      .get(victim) as { ciphertext: Buffer };
+    const changed = Buffer.from(row.ciphertext);
+    changed[0]! ^= 0x01;
+    db.prepare('UPDATE vault_versions SET ciphertext = ? WHERE record_id = ? AND version = 1').run(
+      changed,
+      victim,
+    );
+  } finally {
+    db.close();
+  }
+  await network.processes[custodian]!.start();
+  const read = await fhirRequest({
+    url: network.url(custodian),
+    token: tokenA,
+    method: 'GET',
+    path: `Observation/${victim}`,
+  });
+  assert.equal(read.status, 500);
+  assert.match(JSON.stringify(read.body), /integrity/);
+  const other = await fhirRequest({
+    url: network.url(custodian),
+    token: tokenA,
+    method: 'GET',
+    path: `Observation/${bystander}`,
+  });
+  assert.equal(other.status, 200);
+});
