@@ -64,7 +64,7 @@ export async function submitContractTransaction<K extends ContractKind>(options:
       `${options.kind} was not committed or was refused: ${JSON.stringify(answer).slice(0, 300)}`,
     );
   }
-  return receipt as Record<string, unknown>;
+  return receipt;
 }
 
 /** Who a demo token is for. */
