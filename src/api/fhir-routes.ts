@@ -786,6 +786,26 @@ function registerFhirRoutes(app: FastifyInstance, options: FhirRoutesOptions): v
     },
   );
 
+  // Right to erasure (a MedLedger operation): `reason` is a short code, e.g. `patient-request`.
+  app.post<{ Params: { id: string } }>('/Patient/:id/$erase', fhirBody, async (request, reply) => {
+    const id = fhirIdOf(request, request.params.id, 'id');
+    const reason = paramsOf(queryOf(request)).reason?.[0] ?? 'patient-request';
+    if (!/^[a-z0-9-]{1,32}$/.test(reason)) {
+      throw new FhirError('value', 'reason: expected a short code of a-z, 0-9 and -', {
+        expression: ['reason'],
+      });
+    }
+    const context = enterService(request, reply);
+    const outcome = await service.erasePatient(context, { id, reasonCode: reason });
+    return send(reply, 200, outcome, isPretty(request));
+  });
+
+  app.get('/$break-glass-review', guarded, async (request, reply) => {
+    const context = enterService(request, reply);
+    const bundle = await service.breakGlassReviewQueue(context);
+    return send(reply, 200, bundle, isPretty(request));
+  });
+
   // PATCH (http.html#patch) is not offered: refused before its body is read.
   const unreachable = () => Promise.reject(new Error('PATCH is refused in onRequest'));
   app.patch('/:type', { onRequest: [refusePatch('GET, POST')] }, unreachable);

@@ -4,7 +4,7 @@
  * consent and labels; the vault; anchors on chain; audit). The routes never decide access; the
  * service never sees HTTP. Every failure is a `FhirError` (src/fhir) carrying its status.
  */
-import type { Bundle, CapabilityStatement, Resource } from '@medplum/fhirtypes';
+import type { Bundle, CapabilityStatement, OperationOutcome, Resource } from '@medplum/fhirtypes';
 
 import type { VerifiedAccessToken } from '../auth/index.ts';
 
@@ -91,6 +91,16 @@ export interface FhirService {
   ): Promise<Bundle>;
   /** `POST /` with a `transaction` Bundle: all or nothing. */
   transaction(context: FhirRequestContext, request: { bundle: Bundle }): Promise<Bundle>;
+  /**
+   * `POST /Patient/{id}/$erase` (right to erasure): destroys the data keys of the patient's
+   * records held here and anchors erasure markers; by the patient or a privacy officer.
+   */
+  erasePatient(
+    context: FhirRequestContext,
+    request: { id: string; reasonCode: string },
+  ): Promise<OperationOutcome>;
+  /** `GET /$break-glass-review`: the break-glass uses awaiting review (privacy officers). */
+  breakGlassReviewQueue(context: FhirRequestContext): Promise<Bundle>;
   /** Audits a request the routes refused before calling the service. Never throws. */
   recordRejection(rejection: FhirRejection): void;
 }

@@ -14,6 +14,7 @@ import type {
   Bundle,
   CapabilityStatement,
   Consent,
+  OperationOutcome,
   Resource,
 } from '@medplum/fhirtypes';
 import type { Logger } from 'pino';
@@ -31,6 +32,7 @@ import {
   decide,
   listAuditEvents,
   listPatientConsents,
+  listUnreviewedBreakGlass,
   readConsent,
   readMember,
   readPatient,
@@ -52,6 +54,7 @@ import {
   assertIfMatch,
   assertValidResource,
   auditEventRecordToFhir,
+  breakGlassAuditEvent,
   capabilityStatement,
   clinicalResourceTypes,
   consentRecordToFhir,
@@ -1300,6 +1303,117 @@ export class RecordsService {
         { status: 422 },
       ),
     );
+  }
+
+  /**
+   * Right to erasure: the patient or a privacy officer of this organisation. Crypto-shredding
+   * first (the vault destroys every data key of the patient's records held here), then one
+   * `record.erase` marker per record: if anchoring stops half-way, the content is already gone,
+   * and a second call anchors the rest.
+   */
+  async erasePatient(
+    context: RecordsRequestContext,
+    request: { id: string; reasonCode: string },
+  ): Promise<OperationOutcome> {
+    const patientId = idBytes('Patient', request.id);
+    const state = this.#node.stateReader();
+    if (readPatient(state, patientId) === null) throw notFound('Patient', request.id);
+    const { principal, org } = context.token.claims;
+    const isPatient = principal.kind === 'patient' && principal.id === request.id;
+    const isOfficer =
+      principal.kind === 'practitioner' &&
+      org === this.#orgId &&
+      (readPractitioner(state, org, principal.id)?.roles.includes('privacy-officer') ?? false);
+    if (!isPatient && !isOfficer) {
+      throw new FhirError(
+        'forbidden',
+        'erasure is asked by the patient or decided by a privacy officer of the custodian',
+        { status: 403 },
+      );
+    }
+    await this.#vault.erasePatient(request.id);
+    const recordIds: string[] = [];
+    for (let after: string | null = null; ;) {
+      const page = await this.#vault.list({
+        patientId: request.id,
+        ...(after === null ? {} : { after }),
+      });
+      recordIds.push(...page.records.map((meta) => meta.recordId));
+      if (page.next === null) break;
+      after = page.next;
+    }
+    let anchored = 0;
+    for (const recordId of recordIds) {
+      const head = readRecordHead(this.#node.stateReader(), fromHex(recordId));
+      if (head === null || head.status === 'erased' || head.custodian !== this.#orgId) continue;
+      const location = await this.#node.submitOwnAndWait(
+        'record.erase',
+        { recordId: head.recordId, version: head.version + 1, reasonCode: request.reasonCode },
+        recordsLimits.commitWaitMs,
+      );
+      if (!location.receipt.ok) {
+        throw new FhirError(
+          'exception',
+          `erasure marker of ${head.resourceType}/${recordId} refused: ${location.receipt.code}`,
+          { status: 500 },
+        );
+      }
+      anchored++;
+    }
+    this.#auditEvent({
+      token: context.token,
+      patientId,
+      recordId: null,
+      version: null,
+      queryHash: null,
+      action: 'delete',
+      decision: {
+        decision: 'permit',
+        reason: isPatient ? 'patient-self' : 'privacy-officer',
+        consentId: null,
+        breakGlassId: null,
+      },
+    });
+    return {
+      resourceType: 'OperationOutcome',
+      issue: [
+        {
+          severity: 'information',
+          code: 'informational',
+          diagnostics: `erased ${recordIds.length} records of Patient/${request.id} held by ${this.#orgId}: their keys are destroyed; ${anchored} erasure markers anchored`,
+        },
+      ],
+    };
+  }
+
+  /** The break-glass uses awaiting review, as BALP security-alert AuditEvents (privacy officers). */
+  breakGlassReviewQueue(context: RecordsRequestContext): Promise<Bundle> {
+    const state = this.#node.stateReader();
+    const { principal, org } = context.token.claims;
+    const officer =
+      principal.kind === 'practitioner' &&
+      (readPractitioner(state, org, principal.id)?.roles.includes('privacy-officer') ?? false);
+    if (!officer) {
+      return Promise.reject(
+        new FhirError('forbidden', 'the break-glass review queue is for privacy officers', {
+          status: 403,
+        }),
+      );
+    }
+    const events = listUnreviewedBreakGlass(state, { limit: 100 }).map((grant) => ({
+      ...breakGlassAuditEvent(grant, 'start'),
+      id: toHex(grant.breakGlassId),
+    }));
+    return Promise.resolve({
+      resourceType: 'Bundle',
+      type: 'searchset',
+      total: events.length,
+      entry: events.map((resource) => ({
+        fullUrl: `${context.baseUrl}/AuditEvent/${resource.id}`,
+        resource,
+        search: { mode: 'match' },
+      })),
+    });
   }
 
   recordRejection(rejection: {

@@ -3,7 +3,7 @@
 // routes must render (404 unknown, 410 deleted, 412 If-Match / If-None-Exist, 403 scope). No
 // consent, no vault, no chain, no audit: it records what it was asked, so route tests can check
 // what reached the service and which refusals were handed to `recordRejection`.
-import type { Bundle, CapabilityStatement, Resource } from '@medplum/fhirtypes';
+import type { Bundle, CapabilityStatement, OperationOutcome, Resource } from '@medplum/fhirtypes';
 
 import type {
   FhirParams,
@@ -229,6 +229,22 @@ export class MemoryFhirService implements FhirService {
       }
     }
     return Promise.resolve(transactionResponseBundle(results));
+  }
+
+  erasePatient(
+    context: FhirRequestContext,
+    request: { id: string; reasonCode: string },
+  ): Promise<OperationOutcome> {
+    this.#enter('erase', context, request);
+    return Promise.resolve({
+      resourceType: 'OperationOutcome',
+      issue: [{ severity: 'information', code: 'informational', diagnostics: 'erased' }],
+    });
+  }
+
+  breakGlassReviewQueue(context: FhirRequestContext): Promise<Bundle> {
+    this.#enter('break-glass-review', context, null);
+    return Promise.resolve({ resourceType: 'Bundle', type: 'searchset', total: 0, entry: [] });
   }
 
   recordRejection(rejection: FhirRejection): void {

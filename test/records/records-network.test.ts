@@ -42,6 +42,9 @@ const patientId = toHex(patientKey.publicKey.slice(0, 16));
 // A second patient, with no consent at all, for break-glass.
 const unconsciousKey = generateEd25519KeyPair();
 const unconsciousId = toHex(unconsciousKey.publicKey.slice(0, 16));
+// A third, who asks for erasure.
+const erasedKey = generateEd25519KeyPair();
+const erasedId = toHex(erasedKey.publicKey.slice(0, 16));
 const custodian = 0; // organisation A holds the records
 const requester = 1; // organisation B asks for them
 
@@ -136,6 +139,8 @@ before(async () => {
   await register(custodian, 'dr-ada', ['physician']);
   await register(requester, 'dr-bo', ['physician']);
   await register(requester, 'dr-erin', ['physician', 'break-glass']);
+  await register(requester, 'po-bea', ['privacy-officer']);
+  await register(custodian, 'po-cal', ['privacy-officer']);
   await submitContractTransaction({
     url: network.url(custodian),
     chainId: network.chainId,
@@ -149,6 +154,15 @@ before(async () => {
     keyPair: nodeKeys[custodian]!,
     kind: 'identity.enrol-patient',
     body: { patientId: Buffer.from(unconsciousId, 'hex'), publicKey: unconsciousKey.publicKey },
+  });
+  // Node-key transactions before any FHIR traffic: the records service's own transactions
+  // (anchors, audit batches) share the node key's nonces.
+  await submitContractTransaction({
+    url: network.url(custodian),
+    chainId: network.chainId,
+    keyPair: nodeKeys[custodian]!,
+    kind: 'identity.enrol-patient',
+    body: { patientId: Buffer.from(erasedId, 'hex'), publicKey: erasedKey.publicKey },
   });
 });
 
@@ -314,6 +328,77 @@ test('break-glass opens access for a designated clinician with a reason, and is 
   // Without break-glass, the same clinician is still refused.
   const plain = await readAsB(id, emergencyB);
   assert.equal(plain.status, 403);
+  // The use waits for review in the privacy officer's queue; a clinician may not see the queue.
+  const officer: DemoUser = {
+    kind: 'practitioner',
+    orgId: orgOf(requester),
+    practitionerId: 'po-bea',
+  };
+  const queue = await fhirRequest<Bundle<AuditEvent>>({
+    url: network.url(requester),
+    token: await token(requester, officer),
+    method: 'GET',
+    path: '$break-glass-review',
+  });
+  assert.equal(queue.status, 200, JSON.stringify(queue.body));
+  assert.ok(
+    (queue.body.entry ?? []).some((entry) => JSON.stringify(entry.resource).includes('dr-erin')),
+    JSON.stringify(queue.body),
+  );
+  const notOfficer = await fhirRequest({
+    url: network.url(requester),
+    token: await token(requester, withOrg(emergencyB, requester)),
+    method: 'GET',
+    path: '$break-glass-review',
+  });
+  assert.equal(notOfficer.status, 403);
+});
+
+test('erasure: the records become unreadable on every node; the chain still agrees', async () => {
+  const tokenA = await token(custodian, withOrg(clinicianA, custodian));
+  const created = await fhirRequest<Observation>({
+    url: network.url(custodian),
+    token: tokenA,
+    method: 'POST',
+    path: 'Observation',
+    body: observation('8302-2', [], erasedId),
+  });
+  assert.equal(created.status, 201);
+  const id = created.body.id!;
+  const patientToken = await token(custodian, {
+    kind: 'patient',
+    orgId: orgOf(custodian),
+    patientId: erasedId,
+  });
+  // Only the patient or a privacy officer may ask; a clinician may not.
+  const byClinician = await fhirRequest({
+    url: network.url(custodian),
+    token: tokenA,
+    method: 'POST',
+    path: `Patient/${erasedId}/$erase`,
+  });
+  assert.equal(byClinician.status, 403);
+  const erased = await fhirRequest({
+    url: network.url(custodian),
+    token: patientToken,
+    method: 'POST',
+    path: `Patient/${erasedId}/$erase?reason=patient-request`,
+  });
+  assert.equal(erased.status, 200, JSON.stringify(erased.body));
+  assert.match(JSON.stringify(erased.body), /erased 1 records/);
+  for (const path of [`Observation/${id}`, `Observation/${id}/_history/1`]) {
+    const read = await fhirRequest({
+      url: network.url(custodian),
+      token: tokenA,
+      method: 'GET',
+      path,
+    });
+    assert.equal(read.status, 410, `${path}: ${JSON.stringify(read.body)}`);
+  }
+  const fromB = await readAsB(id);
+  assert.equal(fromB.status, 410);
+  const heights = await network.heights([0, 1, 2, 3]);
+  await network.assertAgree([0, 1, 2, 3], Math.min(...heights));
 });
 
 test('one byte changed in a stored ciphertext is an integrity error for that record only', async () => {
