@@ -12,6 +12,8 @@ export const recordsLimits = {
   auditQueueEventsMax: 10_000,
   /** Records a search decrypts and authorises at most (the candidates before paging). */
   searchCandidatesMax: 2_000,
+  /** How long a custodian waits to reach the height a share request was decided at. */
+  shareHeightWaitMs: 3_000,
   /** Bytes of a shared record request or answer payload at most (a sealed FHIR record fits). */
   peerPayloadBytesMax: 1_200_000,
 } as const;

@@ -13,8 +13,8 @@ export interface RecordsNode {
   readonly nodeKey: Uint8Array;
   /** A committed block (its header's time dates audit events), or null above the head. */
   loadBlock(height: number): CommittedBlock | null;
-  /** The committed state as of the last block. */
-  stateReader(): StateReader;
+  /** The committed state as of the last block, and that block's height. */
+  stateReader(): StateReader & { readonly height: number };
   /** Signs `body` as a transaction of the node's own and waits for its commit. */
   submitOwnAndWait<K extends ContractKind>(
     kind: K,

@@ -42,7 +42,7 @@ import {
   readRosterIds,
   type RecordVersion,
 } from '../contracts/index.ts';
-import { type Ed25519KeyPair, sha256 } from '../crypto/index.ts';
+import { type Ed25519KeyPair, ed25519Sign, sha256 } from '../crypto/index.ts';
 import {
   type AuthError,
   authorizeInteraction,
@@ -63,6 +63,8 @@ import {
   historyBundle,
   parseIfNoneExist,
   patientReferenceOf,
+  provenanceForWrite,
+  provenanceSigningInput,
   searchResources,
   securityLabelsOf,
   withServerMeta,
@@ -341,6 +343,7 @@ export class RecordsService {
     request: { type: string; id: string },
   ): Promise<Resource> {
     if (request.type === 'Consent') return this.#readConsent(context, request.id);
+    if (request.type === 'Provenance') return this.#readProvenance(context, request.id);
     this.#assertClinicalType(request.type);
     const head = this.#head(request.type, request.id);
     this.#scope(context, {
@@ -491,6 +494,7 @@ export class RecordsService {
       requesterId: principal.id,
       purpose: this.#purposeOf(context.token),
       action,
+      height: this.#node.stateReader().height,
     };
     let answer: ShareResponse;
     try {
@@ -578,7 +582,14 @@ export class RecordsService {
         ciphertext: new Uint8Array(0),
       });
     const share = ShareRequestSchema.decode(request.payload);
+    // Decide on a state at least as recent as the requester's: blocks commit on each node a
+    // few milliseconds apart.
+    const deadline = Date.now() + recordsLimits.shareHeightWaitMs;
+    while (this.#node.stateReader().height < share.height && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     const state = this.#node.stateReader();
+    if (state.height < share.height) return refuse('unavailable', 'behind the requester');
     const peerOrg = readRosterIds(state).find((orgId) => {
       const member = readMember(state, orgId);
       return member !== null && toHex(member.nodeKey) === request.peer;
@@ -897,6 +908,13 @@ export class RecordsService {
         { status: 422 },
       );
     }
+    await this.#storeProvenance(context, {
+      target: stored,
+      patientId: write.patientId,
+      activity: write.version === 1 ? 'create' : write.deleted ? 'delete' : 'update',
+      time,
+      securityLabels,
+    });
     if (write.action !== null) {
       this.#auditEvent({
         token: context.token,
@@ -914,6 +932,71 @@ export class RecordsService {
       });
     }
     return { status: 201, resource: stored };
+  }
+
+  /**
+   * The signed Provenance of a write (CONVENTIONS.md "Provenance on every write"): a detached JWS
+   * (EdDSA, the custodian node's key) over the RFC 8785 canonical version, kept in the vault
+   * beside the version as `<record id>-v<version>`. Its content is covered by the version's
+   * anchor; the signature lets anyone holding the node key check who vouched for it.
+   */
+  async #storeProvenance(
+    context: RecordsRequestContext,
+    write: {
+      target: Resource;
+      patientId: Uint8Array;
+      activity: 'create' | 'update' | 'delete';
+      time: number;
+      securityLabels: string[];
+    },
+  ): Promise<void> {
+    const header = { alg: 'EdDSA', kid: toHex(this.#node.nodeKey) };
+    const { signingInput } = provenanceSigningInput({ target: write.target, header });
+    const provenance = provenanceForWrite({
+      target: write.target,
+      activity: write.activity,
+      recordedMs: write.time,
+      author: {
+        orgId: context.token.claims.org,
+        practitionerId: context.token.claims.principal.id,
+      },
+      custodian: this.#orgId,
+      header,
+      signature: ed25519Sign({ message: signingInput, keyPair: this.#keyPair }),
+    });
+    await this.#vault.put({
+      recordId: provenance.id!,
+      version: 1,
+      resourceType: 'Provenance',
+      patientId: toHex(write.patientId),
+      resource: provenance as unknown as Parameters<RecordVault['put']>[0]['resource'],
+      lastUpdatedMs: write.time,
+      securityLabels: write.securityLabels,
+      deleted: false,
+    });
+  }
+
+  /** `Provenance/<record id>-v<version>`: readable by whoever may read that version. */
+  async #readProvenance(context: RecordsRequestContext, id: string): Promise<Resource> {
+    const match = /^([0-9a-f]{32})-v([1-9][0-9]{0,8})$/.exec(id);
+    if (match === null) throw notFound('Provenance', id);
+    const head = readRecordHead(this.#node.stateReader(), fromHex(match[1]!));
+    const version = Number(match[2]);
+    if (head === null || version > head.version) throw notFound('Provenance', id);
+    this.#scope(context, {
+      type: 'Provenance',
+      interaction: 'read',
+      patient: toHex(head.patientId),
+    });
+    if (head.custodian !== this.#orgId) {
+      throw new FhirError(
+        'business-rule',
+        `Provenance/${id} is kept by the custodian ${head.custodian}`,
+        { status: 422 },
+      );
+    }
+    await this.#authoriseRecord(context, head, 'read', version);
+    return this.#readLocal('Provenance', id, 1);
   }
 
   // ---- history and search ------------------------------------------------------------------
@@ -1338,7 +1421,10 @@ export class RecordsService {
         patientId: request.id,
         ...(after === null ? {} : { after }),
       });
-      recordIds.push(...page.records.map((meta) => meta.recordId));
+      // Provenance entries (`<record id>-v<n>`) are shredded with the records, not anchored.
+      recordIds.push(
+        ...page.records.map((meta) => meta.recordId).filter((id) => pseudonymPattern.test(id)),
+      );
       if (page.next === null) break;
       after = page.next;
     }

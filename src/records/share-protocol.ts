@@ -20,6 +20,11 @@ export const ShareRequestSchema = struct({
   purpose: text({ bytesMin: 1, bytesMax: 32 }),
   /** The FHIR interaction audited: read, vread or history. */
   action: textEnum(['read', 'vread', 'history']),
+  /**
+   * The requester's committed height when it asked: the custodian decides on a state at least
+   * that recent (a consent or break-glass grant the requester saw is seen by the custodian too).
+   */
+  height: uint(),
 });
 export type ShareRequest = Infer<typeof ShareRequestSchema>;
 

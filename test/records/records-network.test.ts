@@ -12,8 +12,10 @@ import type {
   Consent,
   ConsentProvision,
   Observation,
+  Provenance,
 } from '@medplum/fhirtypes';
 import Database from 'better-sqlite3';
+import { Client } from 'fhir-kit-client';
 
 import { toHex } from '../../src/base/index.ts';
 import {
@@ -25,7 +27,8 @@ import {
   revokeConsent,
   submitContractTransaction,
 } from '../../src/cli/index.ts';
-import { type Ed25519KeyPair } from '../../src/crypto/index.ts';
+import { type Ed25519KeyPair, ed25519Verify } from '../../src/crypto/index.ts';
+import { provenanceSignatureOf } from '../../src/fhir/index.ts';
 import { generateEd25519KeyPair, loadEd25519KeyFile } from '../../src/keys/index.ts';
 import { TestNetwork, sleep } from '../net/harness.ts';
 
@@ -101,6 +104,15 @@ function consentOf(provision: ConsentProvision): Consent & { id: string } {
     policyRule: { coding: [{ system: actCode, code: 'OPTIN' }] },
     provision,
   };
+}
+
+/**
+ * Waits until every node has committed what the most advanced one has: a consent committed on
+ * A reaches B's state a few milliseconds later (each node applies the block on its own).
+ */
+async function synced(): Promise<void> {
+  const heights = await network.heights([0, 1, 2, 3]);
+  await network.waitForHeight(Math.max(...heights), [0, 1, 2, 3], 10_000);
 }
 
 /** The events about record `id` whose agent is B's clinician. */
@@ -184,6 +196,24 @@ test('a record of A is read by B only under the patient consent, from the block 
   assert.match(created.headers.get('location') ?? '', new RegExp(`/Observation/${id}/_history/1$`));
   assert.equal(created.headers.get('etag'), 'W/"1"');
 
+  // The write's Provenance: a detached JWS by the custodian node over the stored version.
+  const provenance = await fhirRequest<Provenance>({
+    url: network.url(custodian),
+    token: tokenA,
+    method: 'GET',
+    path: `Provenance/${id}-v1`,
+  });
+  assert.equal(provenance.status, 200, JSON.stringify(provenance.body));
+  const signed = provenanceSignatureOf(provenance.body, created.body);
+  assert.ok(
+    ed25519Verify({
+      publicKey: nodeKeys[custodian]!.publicKey,
+      message: signed.signingInput,
+      signature: signed.signature,
+    }),
+    'the Provenance signature verifies with the custodian node key',
+  );
+
   // Without consent: 403, with a clear OperationOutcome.
   const denied = await readAsB(id);
   assert.equal(denied.status, 403);
@@ -208,10 +238,23 @@ test('a record of A is read by B only under the patient consent, from the block 
     consent,
   });
   assert.equal(granted.status, 201, JSON.stringify(granted.body));
+  await synced();
   const allowed = await readAsB(id);
   assert.equal(allowed.status, 200, JSON.stringify(allowed.body));
   assert.equal(allowed.body.id, id);
   assert.equal(allowed.body.valueString, 'synthetic value');
+  // The same through a FHIR client library MedLedger did not write.
+  const client = new Client({
+    baseUrl: `${network.url(requester)}/fhir`,
+    customHeaders: {
+      Authorization: `Bearer ${await token(requester, withOrg(clinicianB, requester))}`,
+    },
+  });
+  const viaClient = (await client.read({
+    resourceType: 'Observation',
+    id,
+  })) as unknown as Observation;
+  assert.equal(viaClient.valueString, 'synthetic value');
 
   // Revoked: denied again.
   const revoked = await revokeConsent({
@@ -222,6 +265,7 @@ test('a record of A is read by B only under the patient consent, from the block 
     consentId: consent.id,
   });
   assert.equal(revoked.status, 204, JSON.stringify(revoked.body));
+  await synced();
   const deniedAgain = await readAsB(id);
   assert.equal(deniedAgain.status, 403);
 });
@@ -254,6 +298,7 @@ test('a sensitive record needs a consent that names its label; the patient sees 
     ).status,
     201,
   );
+  await synced();
   const underGeneral = await readAsB(id);
   assert.equal(underGeneral.status, 403);
   assert.match(JSON.stringify(underGeneral.body), /sensitive/);
@@ -275,6 +320,7 @@ test('a sensitive record needs a consent that names its label; the patient sees 
     ).status,
     201,
   );
+  await synced();
   const underNaming = await readAsB(id);
   assert.equal(underNaming.status, 200, JSON.stringify(underNaming.body));
 
