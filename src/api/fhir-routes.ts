@@ -806,6 +806,24 @@ function registerFhirRoutes(app: FastifyInstance, options: FhirRoutesOptions): v
     return send(reply, 200, bundle, isPretty(request));
   });
 
+  // Server-sent events for the token's patient (break-glass on their data, consents, erasure).
+  app.get('/$notifications', guarded, (request, reply) => {
+    const context = enterService(request, reply);
+    let unsubscribe: () => void = () => undefined;
+    unsubscribe = service.subscribeNotifications(context, (notification) => {
+      reply.raw.write(`event: ${notification.type}\ndata: ${JSON.stringify(notification)}\n\n`);
+    });
+    void reply.hijack();
+    reply.raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-request-id': context.requestId,
+    });
+    reply.raw.write(': subscribed\n\n');
+    request.raw.on('close', () => unsubscribe());
+  });
+
   // PATCH (http.html#patch) is not offered: refused before its body is read.
   const unreachable = () => Promise.reject(new Error('PATCH is refused in onRequest'));
   app.patch('/:type', { onRequest: [refusePatch('GET, POST')] }, unreachable);

@@ -38,6 +38,15 @@ export interface FhirRejection {
   readonly token: VerifiedAccessToken | null;
 }
 
+/** One notification to a patient: a contract event about them, with where it was committed. */
+export interface FhirNotification {
+  readonly type: string;
+  readonly height: number;
+  /** Block time, Unix ms. */
+  readonly time: number;
+  readonly attributes: Readonly<Record<string, string | number | boolean>>;
+}
+
 /** The records service as the FHIR routes use it. */
 export interface FhirService {
   /** `GET /metadata` (no token needed). */
@@ -101,6 +110,15 @@ export interface FhirService {
   ): Promise<OperationOutcome>;
   /** `GET /$break-glass-review`: the break-glass uses awaiting review (privacy officers). */
   breakGlassReviewQueue(context: FhirRequestContext): Promise<Bundle>;
+  /**
+   * `GET /$notifications`: what the chain says about the token's patient as it commits
+   * (break-glass opened on their data, consents granted or revoked, erasure), for a
+   * server-sent event stream. Returns the unsubscribe function; throws 403 for non-patients.
+   */
+  subscribeNotifications(
+    context: FhirRequestContext,
+    listener: (notification: FhirNotification) => void,
+  ): () => void;
   /** Audits a request the routes refused before calling the service. Never throws. */
   recordRejection(rejection: FhirRejection): void;
 }

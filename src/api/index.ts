@@ -25,4 +25,5 @@ export type {
   FhirParams,
   FhirWriteResult,
   FhirRejection,
+  FhirNotification,
 } from './fhir-service.ts';

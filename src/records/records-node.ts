@@ -5,7 +5,12 @@
  */
 import type { Hash } from '../crypto/index.ts';
 import type { ContractBodies, ContractKind, StateReader } from '../contracts/index.ts';
-import type { CommittedBlock, SubmitResult, TransactionLocation } from '../node/index.ts';
+import type {
+  CommittedBlock,
+  NodeEvent,
+  SubmitResult,
+  TransactionLocation,
+} from '../node/index.ts';
 
 export interface RecordsNode {
   readonly chainId: string;
@@ -21,6 +26,8 @@ export interface RecordsNode {
     body: ContractBodies[K],
     timeoutMs: number,
   ): Promise<TransactionLocation>;
+  /** Subscribes to the node's committed blocks; returns the unsubscribe function. */
+  subscribe(listener: (event: NodeEvent) => void): () => void;
   /** Admits a transaction signed by someone else (a patient's consent). */
   submitTransaction(encoded: Uint8Array): Promise<SubmitResult>;
   /** Resolves when `txId` is committed, or with null after `timeoutMs`. */

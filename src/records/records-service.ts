@@ -669,6 +669,17 @@ export class RecordsService {
 
   // ---- writes ------------------------------------------------------------------------------
 
+  /** AuditEvent and Provenance are written by the service itself, never by a client. */
+  #refuseViewWrite(type: string): void {
+    if (type === 'AuditEvent' || type === 'Provenance') {
+      throw new FhirError(
+        'business-rule',
+        `${type} resources are immutable records of the ledger: they are never created, changed or deleted through the API`,
+        { status: 422 },
+      );
+    }
+  }
+
   #assertClinicalType(type: string): void {
     if (!(clinicalResourceTypes as readonly string[]).includes(type)) {
       throw new FhirError('not-found', `resource type ${type.slice(0, 64)} is not served here`, {
@@ -695,6 +706,7 @@ export class RecordsService {
     },
   ): Promise<{ status: 200 | 201; resource: Resource }> {
     if (request.type === 'Consent') return this.#createConsent(context, request);
+    this.#refuseViewWrite(request.type);
     this.#assertClinicalType(request.type);
     this.#assertStaff(context);
     const resource = assertValidResource(request.resource, { type: request.type });
@@ -763,6 +775,7 @@ export class RecordsService {
     },
   ): Promise<{ status: 200 | 201; resource: Resource }> {
     if (request.type === 'Consent') return this.#reviseConsent(context, request);
+    this.#refuseViewWrite(request.type);
     this.#assertClinicalType(request.type);
     this.#assertStaff(context);
     const head = this.#head(request.type, request.id);
@@ -815,6 +828,7 @@ export class RecordsService {
       await this.#revokeConsent(context, request.id, request.signedTransaction);
       return;
     }
+    this.#refuseViewWrite(request.type);
     this.#assertClinicalType(request.type);
     this.#assertStaff(context);
     const head = this.#head(request.type, request.id);
@@ -1053,6 +1067,16 @@ export class RecordsService {
     if (request.type === 'Consent') return this.#searchConsents(context, request.params);
     if (request.type === 'AuditEvent') return this.#searchAuditEvents(context, request.params);
     this.#assertClinicalType(request.type);
+    for (const name of ['_include', '_revinclude', '_has']) {
+      if (request.params[name] !== undefined) {
+        // Included resources would need their own consent decision each; refused rather than
+        // served unchecked (CONVENTIONS.md).
+        throw new FhirError('value', `${name} is not supported by this server; search each type`, {
+          status: 400,
+          expression: [name],
+        });
+      }
+    }
     const result = await this.#searchLocal(context, request.type, request.params, true);
     return result.bundle;
   }
@@ -1499,6 +1523,37 @@ export class RecordsService {
         resource,
         search: { mode: 'match' },
       })),
+    });
+  }
+
+  /** Contract events about the token's patient, as blocks commit (patients only). */
+  subscribeNotifications(
+    context: RecordsRequestContext,
+    listener: (notification: {
+      type: string;
+      height: number;
+      time: number;
+      attributes: Readonly<Record<string, string | number | boolean>>;
+    }) => void,
+  ): () => void {
+    const { principal } = context.token.claims;
+    if (principal.kind !== 'patient') {
+      throw new FhirError('forbidden', 'notifications are for the patient they concern', {
+        status: 403,
+      });
+    }
+    return this.#node.subscribe((event) => {
+      for (const receipt of event.receipts) {
+        for (const contractEvent of receipt.events) {
+          if (contractEvent.attributes.patientId !== principal.id) continue;
+          listener({
+            type: contractEvent.type,
+            height: event.height,
+            time: event.time,
+            attributes: contractEvent.attributes,
+          });
+        }
+      }
     });
   }
 

@@ -247,6 +247,11 @@ export class MemoryFhirService implements FhirService {
     return Promise.resolve({ resourceType: 'Bundle', type: 'searchset', total: 0, entry: [] });
   }
 
+  subscribeNotifications(context: FhirRequestContext): () => void {
+    this.#enter('notifications', context, null);
+    return () => undefined;
+  }
+
   recordRejection(rejection: FhirRejection): void {
     this.rejections.push(rejection);
   }

@@ -365,6 +365,29 @@ test('break-glass opens access for a designated clinician with a reason, and is 
   });
   assert.equal(created.status, 201);
   const id = created.body.id!;
+  // The patient listens for notifications about their data (server-sent events).
+  const controller = new AbortController();
+  const stream = await fetch(`${network.url(custodian)}/fhir/$notifications`, {
+    headers: {
+      authorization: `Bearer ${await token(custodian, {
+        kind: 'patient',
+        orgId: orgOf(custodian),
+        patientId: unconsciousId,
+      })}`,
+    },
+    signal: controller.signal,
+  });
+  assert.equal(stream.status, 200);
+  assert.match(stream.headers.get('content-type') ?? '', /text\/event-stream/);
+  let received = '';
+  const reading = (async () => {
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of stream.body!) received += decoder.decode(chunk as Uint8Array);
+    } catch {
+      // aborted below
+    }
+  })();
   // A clinician without the role cannot break the glass.
   const refused = await readAsB(id, clinicianB, { purpose: 'BTG', reason: 'unconscious' });
   assert.equal(refused.status, 403);
@@ -374,6 +397,14 @@ test('break-glass opens access for a designated clinician with a reason, and is 
   // Without break-glass, the same clinician is still refused.
   const plain = await readAsB(id, emergencyB);
   assert.equal(plain.status, 403);
+  // The patient was told.
+  for (let attempt = 0; attempt < 100 && !received.includes('break-glass-opened'); attempt++) {
+    await sleep(100);
+  }
+  controller.abort();
+  await reading;
+  assert.match(received, /event: access\.break-glass-opened/);
+  assert.match(received, /dr-erin/);
   // The use waits for review in the privacy officer's queue; a clinician may not see the queue.
   const officer: DemoUser = {
     kind: 'practitioner',
