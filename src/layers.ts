@@ -32,17 +32,7 @@ export const allowedImports: Readonly<Record<string, readonly string[]>> = {
   fhir: ['base', 'crypto', 'contracts'],
   auth: ['base', 'crypto', 'keys'],
   synthetic: ['base', 'fhir'],
-  records: [
-    'base',
-    'codec',
-    'crypto',
-    'chain',
-    'contracts',
-    'node',
-    'vault',
-    'fhir',
-    'auth',
-  ],
+  records: ['base', 'codec', 'crypto', 'chain', 'contracts', 'node', 'vault', 'fhir', 'auth'],
   node: [
     'base',
     'codec',
