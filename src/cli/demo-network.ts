@@ -2,35 +2,28 @@
  * `medledger demo` (`npm start`): four organisations — a hospital, a clinic, a laboratory and a
  * payer — each run a validator node as its own OS process on 127.0.0.1. The first run creates
  * their keys, the genesis document and one configuration per node in the demo folder (ports
- * chosen once and remembered); later runs resume the same chain; `--fresh` starts afresh. While
- * it runs, each organisation's node key enrols a pseudonymous patient and anchors synthetic
- * record versions (random ids and hashes, no patient data) through `POST /chain/transactions`,
- * and a live line shows every node's height. Ctrl-C stops every node cleanly.
+ * chosen once and remembered); later runs resume the same chain; `--fresh` starts afresh. A new
+ * demo is seeded once its nodes are up: synthetic practitioners, patients, records and consents,
+ * and `users.json` for `medledger demo token` (demo-seed.ts, decision 0057). A live line shows
+ * every node's height and the transactions committed. Ctrl-C stops every node cleanly.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { MedLedgerError, fromHex } from '../base/index.ts';
-import type { Ed25519KeyPair } from '../crypto/index.ts';
 import { loadEd25519KeyFile } from '../keys/index.ts';
+import type { OrganisationKind } from '../synthetic/index.ts';
+import { DemoSeedStopped, seedDemo } from './demo-seed.ts';
+import { demoUsersFile } from './demo-users.ts';
 import {
   type LocalNode,
   type LocalOrganisation,
   createLocalNetwork,
   writeJsonFile,
 } from './network-files.ts';
-import { fetchBlock, fetchStatus, submitEncoded } from './node-client.ts';
+import { fetchStatus } from './node-client.ts';
 import { NodeProcess, tailOfFile } from './node-process.ts';
-import { type SignedTransaction, makeAnchorRecord, makeEnrolPatient } from './transactions.ts';
 
 /** The marker file of a demo folder: `--fresh` deletes only folders that hold it. */
 export const demoMarkerFile = 'demo.json';
@@ -40,14 +33,17 @@ const demoKind = 'medledger-demo';
 export const demoLimits = {
   /** Most nodes `--nodes` accepts. */
   nodesMax: 10,
-  /** Pause of each organisation between two anchors, in milliseconds. */
-  anchorPauseMs: 700,
-  /** Pause after a failed submit before trying again, in milliseconds. */
-  retryPauseMs: 1_000,
   /** How often the live line is refreshed, in milliseconds. */
   liveLineIntervalMs: 1_000,
   /** How often the live line is printed when stdout is not a terminal, in milliseconds. */
   liveLinePlainIntervalMs: 5_000,
+  /**
+   * Before stopping, how long the nodes get to commit what they still hold (the records
+   * service's queued audit events, sent every 200 ms), in milliseconds.
+   */
+  settleWaitMaxMs: 5_000,
+  /** Pause between two looks at the nodes' mempools while they settle, in milliseconds. */
+  settlePollMs: 250,
 } as const;
 
 /** The demo's four organisations; more nodes get numbered hospitals. */
@@ -186,101 +182,69 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** The next nonce of each demo signer, from the committed chain (kept in `nonces.json`). */
-class NonceBook {
-  private readonly file: string;
-  private scannedHeight = 0;
-  private readonly next = new Map<string, number>();
+/** The kind of a demo organisation (its role in the genesis document), by its index. */
+function kindOf(index: number, count: number): OrganisationKind {
+  return (organisationsFor(count)[index]?.roles[0] ?? 'hospital') as OrganisationKind;
+}
 
-  constructor(dir: string) {
-    this.file = join(dir, 'nonces.json');
-    if (existsSync(this.file)) {
-      const saved = JSON.parse(readFileSync(this.file, 'utf8')) as {
-        height: number;
-        next: Record<string, number>;
-      };
-      this.scannedHeight = saved.height;
-      for (const [key, value] of Object.entries(saved.next)) this.next.set(key, value);
-    }
-  }
-
-  nonceOf(signer: string): number {
-    return this.next.get(signer) ?? 0;
-  }
-
-  committed(signer: string, nonce: number): void {
-    this.next.set(signer, Math.max(this.nonceOf(signer), nonce + 1));
-  }
-
-  /** Reads the blocks committed since the last scan; blocks are final, so the book only grows. */
-  async scan(url: string, signers: ReadonlySet<string>): Promise<void> {
-    const head = (await fetchStatus(url)).height;
-    for (let height = this.scannedHeight + 1; height <= head; height++) {
-      const block = await fetchBlock(url, height);
-      block.txs.forEach((tx, index) => {
-        if (signers.has(tx.signer) && block.receipts[index]?.code !== 'bad-nonce')
-          this.committed(tx.signer, tx.nonce);
-      });
-      this.scannedHeight = height;
-    }
-    writeFileSync(
-      this.file,
-      JSON.stringify({ height: this.scannedHeight, next: Object.fromEntries(this.next) }),
+/**
+ * Seeds a new demo while its nodes run; the progress goes to the live line. Resolves with null
+ * when done or stopped by Ctrl-C, or with what failed.
+ */
+async function runSeeding(input: {
+  dir: string;
+  chainId: string;
+  nodes: readonly LocalNode[];
+  processes: readonly NodeProcess[];
+  options: { data: string; print: (line: string) => void; live: (line: string) => void };
+  stop: AbortController;
+}): Promise<string | null> {
+  const { dir, nodes, processes, options } = input;
+  const started = Date.now();
+  try {
+    const counts = await seedDemo({
+      dir,
+      chainId: input.chainId,
+      nodes: nodes.map((node, index) => ({
+        orgId: node.orgId,
+        kind: kindOf(index, nodes.length),
+        url: processes[index]!.url,
+        keyFile: node.keyFile,
+        dataDir: node.dataDir,
+      })),
+      progress: options.live,
+      signal: input.stop.signal,
+    });
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    options.print(
+      `seeded: ${counts.patients} patients, ${counts.records} records, ${counts.consents} consents in ${seconds} s; users in ${join(dir, demoUsersFile)}`,
     );
+    options.print(
+      `sign in: medledger demo users --data ${options.data} lists them; medledger demo token <user> --data ${options.data} prints a bearer token`,
+    );
+    return null;
+  } catch (error) {
+    if (error instanceof DemoSeedStopped) {
+      options.print('seeding stopped before it finished; --fresh starts a new, seeded demo');
+      return null;
+    }
+    return error instanceof Error ? error.message : String(error);
   }
 }
 
-/** Each organisation enrols a patient, then anchors records for it, one at a time, until `signal`. */
-async function runAnchorTrickle(options: {
-  chainId: string;
-  nodes: readonly LocalNode[];
-  keyPairs: readonly Ed25519KeyPair[];
-  book: NonceBook;
-  signal: AbortSignal;
-  onAnchored: () => void;
-}): Promise<void> {
-  const { chainId, nodes, keyPairs, book, signal } = options;
-  const signers = new Set(nodes.map((node) => node.nodeKey));
-  const url = (node: LocalNode) => `http://127.0.0.1:${node.httpPort}`;
-  while (!signal.aborted) {
-    try {
-      await book.scan(url(nodes[0]!), signers);
-      break;
-    } catch {
-      await sleep(demoLimits.retryPauseMs, signal);
-    }
+/**
+ * Waits (bounded) until no node holds uncommitted transactions, twice in a row. A node's records
+ * service commits its queued audit events when it stops, which needs a quorum of the others:
+ * stopping all nodes while one still has some can hold that node until it is killed.
+ */
+async function settle(processes: readonly NodeProcess[]): Promise<void> {
+  const deadline = Date.now() + demoLimits.settleWaitMaxMs;
+  let quiet = 0;
+  while (quiet < 2 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, demoLimits.settlePollMs));
+    const statuses = await Promise.all(processes.map((p) => fetchStatus(p.url).catch(() => null)));
+    quiet = statuses.every((status) => status !== null && status.mempoolSize === 0) ? quiet + 1 : 0;
   }
-  await Promise.all(
-    nodes.map(async (node, index) => {
-      const keyPair = keyPairs[index]!;
-      let patientId: Uint8Array | null = null;
-      while (!signal.aborted) {
-        const nonce = book.nonceOf(node.nodeKey);
-        const enrol: (SignedTransaction & { patientId: Uint8Array }) | null =
-          patientId === null ? makeEnrolPatient({ chainId, keyPair, nonce }) : null;
-        const tx =
-          enrol ??
-          makeAnchorRecord({ chainId, keyPair, nonce, orgId: node.orgId, patientId: patientId! });
-        try {
-          const answer = await submitEncoded(url(node), tx.encoded, { wait: true });
-          if (answer.status === 200) {
-            book.committed(node.nodeKey, nonce);
-            const ok = (answer.body.receipt as { ok?: boolean } | undefined)?.ok === true;
-            if (enrol !== null && ok) patientId = enrol.patientId;
-            if (enrol === null && ok) options.onAnchored();
-            await sleep(demoLimits.anchorPauseMs, signal);
-            continue;
-          }
-          // Not committed in time, refused or busy: learn the nonce from the chain and retry.
-          await sleep(demoLimits.retryPauseMs * (answer.retryAfterSeconds ?? 1), signal);
-          await book.scan(url(node), signers);
-        } catch {
-          // The node is restarting or stopping: wait and try again.
-          await sleep(demoLimits.retryPauseMs, signal);
-        }
-      }
-    }),
-  );
 }
 
 /** Runs the demo until SIGINT/SIGTERM (or `durationSeconds`), then stops every node. */
@@ -345,16 +309,25 @@ export async function runDemoNetwork(options: {
     );
     if (options.durationSeconds !== undefined)
       setTimeout(() => stop.abort(), options.durationSeconds * 1000).unref();
-    let anchored = 0;
-    const book = new NonceBook(dir);
-    const trickle = runAnchorTrickle({
-      chainId: manifest.chainId,
-      nodes,
-      keyPairs,
-      book,
-      signal: stop.signal,
-      onAnchored: () => anchored++,
-    });
+    if (!created && !existsSync(join(dir, demoUsersFile))) {
+      print(
+        `note: this demo was never seeded (its first run stopped before seeding finished), so it has no users; --fresh starts a seeded one`,
+      );
+    }
+    // Written by the seeding's promise, read by the live line and after the stop.
+    const seeding: { running: boolean; failure: string | null } = {
+      running: created,
+      failure: null,
+    };
+    const seed = created
+      ? runSeeding({ dir, chainId: manifest.chainId, nodes, processes, options, stop }).then(
+          (failure) => {
+            seeding.failure = failure;
+            seeding.running = false;
+            if (failure !== null) stop.abort();
+          },
+        )
+      : Promise.resolve();
     let died: string | null = null;
     const live = (async () => {
       while (!stop.signal.aborted) {
@@ -365,26 +338,30 @@ export async function runDemoNetwork(options: {
           stop.abort();
           break;
         }
-        const heights = await Promise.all(
-          processes.map((p) =>
-            fetchStatus(p.url).then(
-              (s) => String(s.height),
-              () => 'down',
-            ),
-          ),
-        );
-        options.live(
-          `heights ${nodes.map((n, i) => `${n.orgId} ${heights[i]}`).join(' · ')} · anchors this run ${anchored}`,
-        );
+        if (!seeding.running) {
+          const statuses = await Promise.all(
+            processes.map((p) => fetchStatus(p.url).catch(() => null)),
+          );
+          const transactions = Math.max(0, ...statuses.map((status) => status?.logSize ?? 0));
+          options.live(
+            `heights ${nodes.map((n, i) => `${n.orgId} ${statuses[i]?.height ?? 'down'}`).join(' · ')} · transactions ${transactions}`,
+          );
+        }
         await sleep(demoLimits.liveLineIntervalMs, stop.signal);
       }
     })();
-    await Promise.all([trickle, live]);
-    print('');
+    await Promise.all([seed, live]);
     if (died !== null) print(died);
+    else await settle(processes);
     print('stopping the nodes…');
     const codes = await stopAll();
     print(`stopped (exit codes ${codes.join(', ')}); data kept in ${dir}`);
+    if (seeding.failure !== null && died === null) {
+      throw new MedLedgerError(
+        'seed-failed',
+        `seeding the demo failed: ${seeding.failure}; the nodes were stopped; start a new demo with --fresh`,
+      );
+    }
     if (died !== null || codes.some((code) => code !== 0)) {
       throw new MedLedgerError(
         'node-failed',

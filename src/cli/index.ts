@@ -46,3 +46,24 @@ export {
   startRecords,
   type RecordsWiring,
 } from './start-records.ts';
+export {
+  type DemoSeedNode,
+  demoSeedLimits,
+  demoPopulation,
+  demoUserEntries,
+  seedDemo,
+} from './demo-seed.ts';
+export {
+  type DemoUserEntry,
+  type DemoUsersDocument,
+  type DemoSeedCounts,
+  demoUsersFile,
+  loginSlug,
+  uniqueLoginNames,
+  organisationPrefixes,
+  makeDemoUsersDocument,
+  loadDemoUsers,
+  findDemoUser,
+  exampleUsers,
+  formatDemoUsers,
+} from './demo-users.ts';

@@ -8,6 +8,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { MedLedgerError } from '../base/index.ts';
 import { runFoundationDemo } from './demo.ts';
 import { demoLimits, runDemoNetwork } from './demo-network.ts';
+import { printDemoToken, printDemoUsers } from './demo-token.ts';
 import { registerNetworkCommands } from './network-commands.ts';
 import { registerSimCommand } from './sim-command.ts';
 
@@ -23,17 +24,34 @@ function positiveInteger(name: string, max: number): (value: string) => number {
   };
 }
 
-/** A status line that rewrites itself on a terminal and is printed now and then otherwise. */
-function liveLine(): (line: string) => void {
+/**
+ * The demo's output: `print` for lines that stay, `live` for a status line that rewrites itself
+ * on a terminal (and is printed now and then otherwise). A printed line first clears the live
+ * one, which the next refresh draws again below it.
+ */
+function demoOutput(): { print: (line: string) => void; live: (line: string) => void } {
   if (process.stdout.isTTY) {
-    return (line) =>
-      process.stdout.write(`\r\x1b[2K${line.slice(0, (process.stdout.columns || 120) - 1)}`);
+    let liveShown = false;
+    return {
+      print: (line) => {
+        if (liveShown) process.stdout.write('\r\x1b[2K');
+        liveShown = false;
+        console.log(line);
+      },
+      live: (line) => {
+        liveShown = true;
+        process.stdout.write(`\r\x1b[2K${line.slice(0, (process.stdout.columns || 120) - 1)}`);
+      },
+    };
   }
   let last = 0;
-  return (line) => {
-    if (Date.now() - last < demoLimits.liveLinePlainIntervalMs) return;
-    last = Date.now();
-    console.log(line);
+  return {
+    print: (line) => console.log(line),
+    live: (line) => {
+      if (Date.now() - last < demoLimits.liveLinePlainIntervalMs) return;
+      last = Date.now();
+      console.log(line);
+    },
   };
 }
 
@@ -54,7 +72,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run medledger --help for usage)')
     .exitOverride();
 
-  program
+  const demo = program
     .command('demo')
     .description(
       'run the demo network: four organisations (hospital, clinic, laboratory, payer) each run a ' +
@@ -98,13 +116,44 @@ export function buildProgram(): Command {
         });
         return;
       }
+      const output = demoOutput();
       await runDemoNetwork({
         data: options.data,
         nodeCount: options.nodes,
         fresh: options.fresh,
         durationSeconds: options.duration,
+        print: output.print,
+        live: output.live,
+      });
+    });
+  // The demo's `--data` belongs to `demo` (commander gives it to the parent command wherever it
+  // stands), so the subcommands read it from there.
+  demo
+    .command('token')
+    .description(
+      'print a bearer token (15 minutes) for a seeded demo user, e.g. medledger demo token hospital/dr-…',
+    )
+    .argument('<user>', 'a login name from medledger demo users')
+    .option('--purpose <code>', 'purpose of use (v3-ActReason): BTG or ETREAT for break-glass')
+    .option('--reason <text>', 'why the break-glass access (with --purpose BTG or ETREAT)')
+    .action(
+      async (user: string, options: { purpose?: string; reason?: string }, command: Command) => {
+        await printDemoToken({
+          data: command.parent!.opts<DemoOptions>().data,
+          name: user,
+          purpose: options.purpose,
+          reason: options.reason,
+          print: (line) => console.log(line),
+        });
+      },
+    );
+  demo
+    .command('users')
+    .description('list the seeded demo users: login name, kind, organisation, roles, id, node URL')
+    .action((_options: unknown, command: Command) => {
+      printDemoUsers({
+        data: command.parent!.opts<DemoOptions>().data,
         print: (line) => console.log(line),
-        live: liveLine(),
       });
     });
 

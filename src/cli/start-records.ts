@@ -31,6 +31,9 @@ import {
   saveVaultKekFile,
 } from '../vault/index.ts';
 
+/** How long stopping waits for queued audit events to commit. */
+const recordsCloseFlushMs = 3_000;
+
 /** Files of the records service in a node's data folder. */
 export const recordsFiles = {
   vault: 'vault.sqlite',
@@ -148,7 +151,22 @@ export async function startRecords(options: {
       },
     },
     close: async () => {
-      await service.flush();
+      // Queued audit events commit only while a quorum runs: when the whole network stops at
+      // once, wait a bounded time for them, then log what is lost rather than hang.
+      let timer: NodeJS.Timeout | undefined;
+      const flushed = await Promise.race([
+        service.flush().then(() => true),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), recordsCloseFlushMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!flushed) {
+        logger.error(
+          { queued: service.audit.counts.queued },
+          'stopping with audit events not committed: no quorum to commit them',
+        );
+      }
       await vault.close();
     },
   };
