@@ -16,7 +16,10 @@ export class AuditBatcher {
   readonly #logger: Logger;
   #queue: AuditEventInput[] = [];
   #timer: NodeJS.Timeout | undefined;
-  #inFlight: Promise<void> = Promise.resolve();
+  /** Batches submitted and not yet committed (or failed). */
+  readonly #inFlight = new Set<Promise<void>>();
+  /** Events of those batches: they count against the queue bound until committed. */
+  #inFlightEvents = 0;
   #sent = 0;
   #failed = 0;
 
@@ -27,12 +30,16 @@ export class AuditBatcher {
 
   /** Events committed and events whose transaction failed, since start. */
   get counts(): { sent: number; failed: number; queued: number } {
-    return { sent: this.#sent, failed: this.#failed, queued: this.#queue.length };
+    return {
+      sent: this.#sent,
+      failed: this.#failed,
+      queued: this.#queue.length + this.#inFlightEvents,
+    };
   }
 
   /** Queues one event; throws a 429 `FhirError` when the queue is full. */
   record(event: AuditEventInput): void {
-    if (this.#queue.length >= recordsLimits.auditQueueEventsMax) {
+    if (this.#queue.length + this.#inFlightEvents >= recordsLimits.auditQueueEventsMax) {
       throw new FhirError('throttled', 'the audit queue is full; try again shortly', {
         status: 429,
       });
@@ -47,7 +54,7 @@ export class AuditBatcher {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     while (this.#queue.length > 0) this.#send();
-    await this.#inFlight;
+    await Promise.all([...this.#inFlight]);
   }
 
   #flushSoon(delayMs: number): void {
@@ -55,15 +62,22 @@ export class AuditBatcher {
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      while (this.#queue.length > 0) this.#send();
+      while (
+        this.#queue.length > 0 &&
+        this.#inFlight.size < recordsLimits.auditBatchesInFlightMax
+      ) {
+        this.#send();
+      }
+      // What is left goes when a batch in flight commits.
     }, delayMs);
   }
 
   #send(): void {
     const events = this.#queue.splice(0, recordsLimits.auditBatchEventsMax);
-    const previous = this.#inFlight;
-    // Batches go one after another, so the node's nonces stay in order.
-    this.#inFlight = previous.then(async () => {
+    this.#inFlightEvents += events.length;
+    // Several batches may be in flight: the node gives its own transactions consecutive nonces
+    // in the order they are submitted, and each batch stands on its own.
+    const batch = (async () => {
       try {
         const location = await this.#node.submitOwnAndWait(
           'access.record',
@@ -85,6 +99,11 @@ export class AuditBatcher {
           'audit batch not committed',
         );
       }
+    })().finally(() => {
+      this.#inFlightEvents -= events.length;
+      this.#inFlight.delete(batch);
+      if (this.#queue.length > 0) this.#flushSoon(0);
     });
+    this.#inFlight.add(batch);
   }
 }

@@ -6,6 +6,8 @@ export const recordsLimits = {
   peerRequestTimeoutMs: 10_000,
   /** Audit events gathered into one `access.record` transaction at most. */
   auditBatchEventsMax: 64,
+  /** `access.record` transactions submitted and not yet committed at most. */
+  auditBatchesInFlightMax: 8,
   /** How long an audit event may wait for its batch before the batch is sent. */
   auditBatchDelayMs: 200,
   /** Audit events waiting to be sent at most; beyond it requests are refused (429). */
