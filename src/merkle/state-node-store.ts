@@ -142,6 +142,64 @@ export interface MemoryStateNodeStoreStats {
   readonly leaves: number;
   /** Bytes held in typed arrays (pages and value chunks), allocated, not only used. */
   readonly bytesAllocated: number;
+  /** Of `bytesAllocated`, the node pages (hashes, keys, children, value locations). */
+  readonly nodeBytesAllocated: number;
+  /** Of `bytesAllocated`, the value chunks (shared with the store this one was compacted from). */
+  readonly valueBytesAllocated: number;
+  /** Values more than one leaf points to (a value written under two keys), in the chunks. */
+  readonly sharedValues: number;
+}
+
+/** A value's place in the value chunks: `chunk * valueLocationChunkFactor + offset`. */
+const valueLocationChunkFactor = 2 ** 21;
+
+/**
+ * The values of the leaves, packed in append-only chunks. A compacted copy of a store shares its
+ * chunks (`MemoryStateNodeStore.sharingValuesOf`), so that compaction copies the nodes, not the
+ * values (decision 0045). A value written again with the same bytes as one written a moment ago
+ * (the same array: contracts write one encoded value under several keys, such as a record's head
+ * and its version) shares the bytes already stored.
+ */
+class StateValueChunks {
+  readonly chunks: Uint8Array[] = [];
+  used = 0;
+  /** Values written lately, by identity (the contract's encoded array), to their location. */
+  readonly recent = new WeakMap<Uint8Array, number>();
+  /** Locations that more than one leaf points to (a copy into other chunks keeps them shared). */
+  readonly shared = new Set<number>();
+
+  /** Appends `value`; returns its location. */
+  append(value: Uint8Array): number {
+    // A value that does not fit in the rest of the current chunk starts a new one, twice as large
+    // as the last (up to the maximum, which every value fits), so the tail left over is at most
+    // one value long and a tiny tree holds a few KiB.
+    let chunk = this.chunks[this.chunks.length - 1];
+    if (chunk === undefined || this.used + value.length > chunk.length) {
+      const doubled = (chunk?.length ?? memoryStateFirstValueChunkBytes / 2) * 2;
+      chunk = new Uint8Array(Math.min(Math.max(doubled, value.length), memoryStateValueChunkBytes));
+      this.chunks.push(chunk);
+      this.used = 0;
+    }
+    chunk.set(value, this.used);
+    const location = (this.chunks.length - 1) * valueLocationChunkFactor + this.used;
+    this.used += value.length;
+    return location;
+  }
+
+  /** Whether the `length` bytes at `location` are `value`'s (so a location can be shared). */
+  holds(location: number, value: Uint8Array): boolean {
+    const chunk = this.chunks[Math.floor(location / valueLocationChunkFactor)];
+    const offset = location % valueLocationChunkFactor;
+    if (chunk === undefined || offset + value.length > chunk.length) return false;
+    for (let i = 0; i < value.length; i++) if (chunk[offset + i] !== value[i]) return false;
+    return true;
+  }
+
+  bytesAllocated(): number {
+    let bytes = 0;
+    for (const chunk of this.chunks) bytes += chunk.byteLength;
+    return bytes;
+  }
 }
 
 /**
@@ -163,9 +221,38 @@ export class MemoryStateNodeStore implements StateNodeStore {
   readonly #leafValueLocations = new PagedColumn(3, (n) => new Uint32Array(n));
   #leafCount = 0;
   #leafCapacity = 0;
-  /** Values, packed in chunks; the last one is the one being filled. */
-  readonly #valueChunks: Uint8Array[] = [];
-  #valueChunkUsed = 0;
+  /** Values, packed in chunks (possibly shared with the store this one was compacted from). */
+  readonly #values: StateValueChunks;
+  /**
+   * While this store is filled by copying from another with other value chunks: where each
+   * shared value of the source went (source location → location here), so it stays shared.
+   */
+  #copiedShared = new Map<number, number>();
+  /** Bytes of the values copied into this store (each shared value once): what is live. */
+  #copiedValueBytes = 0;
+
+  /**
+   * An empty store; with `sharingValuesOf`, one that keeps its values in that store's chunks
+   * (compaction: the copy moves node records and value locations, not value bytes).
+   */
+  constructor(options: { sharingValuesOf?: MemoryStateNodeStore } = {}) {
+    const source = options.sharingValuesOf;
+    this.#values = source === undefined ? new StateValueChunks() : source.#values;
+  }
+
+  /** Whether this store keeps its values in the same chunks as `other`. */
+  sharesValuesWith(other: MemoryStateNodeStore): boolean {
+    return this.#values === other.#values;
+  }
+
+  /**
+   * Ends a copy into this store: forgets the map of shared values copied, and returns the bytes
+   * of the values the copied leaves point to (each once), what the versions copied keep alive.
+   */
+  endCopy(): number {
+    this.#copiedShared = new Map();
+    return this.#copiedValueBytes;
+  }
 
   writeInternal(left: StateNodeRef, right: StateNodeRef, hash: Hash): StateNodeRef {
     assert(hash.length === hashBytes, 'internal node hash is 32 bytes');
@@ -200,7 +287,17 @@ export class MemoryStateNodeStore implements StateNodeStore {
     this.#leafHashes.pages[page]!.set(hash, slot * hashBytes);
     this.#leafKeys.pages[page]!.set(key, slot * stateKeyBytes);
     this.#leafValueHashes.pages[page]!.set(valueHash, slot * hashBytes);
-    this.#appendValue(value, page, slot);
+    const values = this.#values;
+    // The same array written a moment ago under another key (checked byte for byte, as a caller
+    // could have changed it since) shares the stored bytes.
+    let location = values.recent.get(value);
+    if (location !== undefined && values.holds(location, value)) {
+      values.shared.add(location);
+    } else {
+      location = values.append(value);
+      values.recent.set(value, location);
+    }
+    this.#setValueLocation(page, slot, location, value.length);
     this.#leafCount = index + 1;
     return -(index + 1);
   }
@@ -228,9 +325,28 @@ export class MemoryStateNodeStore implements StateNodeStore {
       slot,
     );
     const locations = source.#leafValueLocations.pages[fromPage]!;
-    const chunk = source.#valueChunks[locations[fromSlot * 3]!]!;
-    const offset = locations[fromSlot * 3 + 1]!;
-    this.#appendValue(chunk.subarray(offset, offset + locations[fromSlot * 3 + 2]!), page, slot);
+    const sourceLocation =
+      locations[fromSlot * 3]! * valueLocationChunkFactor + locations[fromSlot * 3 + 1]!;
+    const length = locations[fromSlot * 3 + 2]!;
+    const sourceValues = source.#values;
+    // A value several leaves point to is copied (and counted) once: the map says where it went.
+    const isShared = sourceValues.shared.has(sourceLocation);
+    let location = isShared ? this.#copiedShared.get(sourceLocation) : undefined;
+    if (location === undefined) {
+      this.#copiedValueBytes += length;
+      if (sourceValues === this.#values) {
+        // The same chunks: the location is copied, not the bytes (decision 0045).
+        location = sourceLocation;
+      } else {
+        const chunk = sourceValues.chunks[Math.floor(sourceLocation / valueLocationChunkFactor)]!;
+        const offset = sourceLocation % valueLocationChunkFactor;
+        location = this.#values.append(chunk.subarray(offset, offset + length));
+      }
+      if (isShared) this.#copiedShared.set(sourceLocation, location);
+    } else {
+      this.#values.shared.add(location);
+    }
+    this.#setValueLocation(page, slot, location, length);
     this.#leafCount = index + 1;
     return -(index + 1);
   }
@@ -270,24 +386,12 @@ export class MemoryStateNodeStore implements StateNodeStore {
     return index + 1;
   }
 
-  /** Appends a leaf's value to the value chunks and records where it is. */
-  #appendValue(value: Uint8Array, page: number, slot: number): void {
+  /** Records where leaf (`page`, `slot`)'s value is. */
+  #setValueLocation(page: number, slot: number, location: number, length: number): void {
     const locations = this.#leafValueLocations.pages[page]!;
-    // A value that does not fit in the rest of the current chunk starts a new one, twice as large
-    // as the last (up to the maximum, which every value fits), so the tail left over is at most
-    // one value long and a tiny tree holds a few KiB.
-    let chunk = this.#valueChunks[this.#valueChunks.length - 1];
-    if (chunk === undefined || this.#valueChunkUsed + value.length > chunk.length) {
-      const doubled = (chunk?.length ?? memoryStateFirstValueChunkBytes / 2) * 2;
-      chunk = new Uint8Array(Math.min(Math.max(doubled, value.length), memoryStateValueChunkBytes));
-      this.#valueChunks.push(chunk);
-      this.#valueChunkUsed = 0;
-    }
-    chunk.set(value, this.#valueChunkUsed);
-    locations[slot * 3] = this.#valueChunks.length - 1;
-    locations[slot * 3 + 1] = this.#valueChunkUsed;
-    locations[slot * 3 + 2] = value.length;
-    this.#valueChunkUsed += value.length;
+    locations[slot * 3] = Math.floor(location / valueLocationChunkFactor);
+    locations[slot * 3 + 1] = location % valueLocationChunkFactor;
+    locations[slot * 3 + 2] = length;
   }
 
   copyHash(ref: StateNodeRef, target: Uint8Array, offset: number): void {
@@ -331,7 +435,7 @@ export class MemoryStateNodeStore implements StateNodeStore {
     const index = this.#leafIndex(ref);
     const locations = this.#leafValueLocations.pages[index >>> pageShift]!;
     const slot = index & pageMask;
-    const chunk = this.#valueChunks[locations[slot * 3]!]!;
+    const chunk = this.#values.chunks[locations[slot * 3]!]!;
     const offset = locations[slot * 3 + 1]!;
     return chunk.slice(offset, offset + locations[slot * 3 + 2]!);
   }
@@ -375,8 +479,15 @@ export class MemoryStateNodeStore implements StateNodeStore {
     for (const column of [this.#leafKeys, this.#leafValueHashes, this.#leafValueLocations]) {
       bytes += column.bytesAllocated();
     }
-    for (const chunk of this.#valueChunks) bytes += chunk.byteLength;
-    return { internalNodes: this.#internalCount, leaves: this.#leafCount, bytesAllocated: bytes };
+    const valueBytes = this.#values.bytesAllocated();
+    return {
+      internalNodes: this.#internalCount,
+      leaves: this.#leafCount,
+      bytesAllocated: bytes + valueBytes,
+      nodeBytesAllocated: bytes,
+      valueBytesAllocated: valueBytes,
+      sharedValues: this.#values.shared.size,
+    };
   }
 
   #internalIndex(ref: StateNodeRef): number {

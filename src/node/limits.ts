@@ -48,6 +48,11 @@ export const nodeLimits = {
   commitWaitersMax: 100_000,
   /** Blocks whose decoded receipts are kept for transaction look-ups. */
   receiptCacheBlocksMax: 16,
+  /**
+   * And most decoded receipts kept in that cache, all blocks together (a full block holds 5,000:
+   * about 2 MB decoded), so the cache stays a few MB whatever the block size (decision 0045).
+   */
+  receiptCacheReceiptsMax: 20_000,
   /** Verifier threads (both cores of the machine the targets were set on). */
   verifyThreads: 2,
   /**

@@ -1,6 +1,6 @@
 /**
  * The node's Prometheus metrics (`GET /metrics`, prom-client): height, round, peers, mempool
- * size, commit latency (a transaction's admission here to its block's commit here), committed
+ * size and bytes, memory (state store, RSS, heap), commit latency (a transaction's admission here to its block's commit here), committed
  * transactions and blocks. One registry per node, so that nodes in one process do not mix.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -22,6 +22,9 @@ export function createNodeMetrics(read: {
   round: () => number;
   peers: () => number;
   mempoolSize: () => number;
+  mempoolBytes: () => number;
+  stateStoreBytes: () => number;
+  stateKeys: () => number;
 }): NodeMetrics {
   const registry = new Registry();
   const gauge = (name: string, help: string, value: () => number): void => {
@@ -38,6 +41,31 @@ export function createNodeMetrics(read: {
   gauge('medledger_round', 'Consensus round at the current height.', read.round);
   gauge('medledger_peers', 'Connected peers.', read.peers);
   gauge('medledger_mempool_transactions', 'Transactions waiting in the mempool.', read.mempoolSize);
+  gauge(
+    'medledger_mempool_bytes',
+    'Bytes of encoded transactions in the mempool.',
+    read.mempoolBytes,
+  );
+  // Memory (decision 0045): the in-memory state tree and the process as the OS and V8 see it.
+  gauge(
+    'medledger_state_store_bytes',
+    'Bytes the in-memory state node store holds (kept versions, garbage, a compaction copy).',
+    read.stateStoreBytes,
+  );
+  gauge('medledger_state_keys', 'Keys in the committed state.', read.stateKeys);
+  gauge('medledger_process_rss_bytes', 'Resident set size of the node process.', () =>
+    process.memoryUsage.rss(),
+  );
+  gauge(
+    'medledger_heap_used_bytes',
+    'V8 heap in use (live and not yet collected).',
+    () => process.memoryUsage().heapUsed,
+  );
+  gauge(
+    'medledger_external_bytes',
+    'Memory of ArrayBuffers and other V8 external objects.',
+    () => process.memoryUsage().external,
+  );
   return {
     registry,
     commitLatency: new Histogram({

@@ -208,6 +208,7 @@ class Node implements RunningNode {
   #waiterCount = 0;
   #allowedPeers = new Set<string>();
   readonly #receiptCache = new Map<number, readonly Receipt[]>();
+  #receiptCacheCount = 0;
 
   // Own transactions and peer requests.
   readonly #nodeKeyHex: string;
@@ -256,6 +257,9 @@ class Node implements RunningNode {
       round: () => this.#consensus?.round ?? 0,
       peers: () => this.#network?.peers().length ?? 0,
       mempoolSize: () => this.#mempool.size,
+      mempoolBytes: () => this.#mempool.bytes,
+      stateStoreBytes: () => (this.#stopped ? 0 : this.#store.stats().stateStoreBytes),
+      stateKeys: () => (this.#stopped ? 0 : this.#store.stats().stateKeys),
     });
     this.metricsContentType = this.#metrics.registry.contentType;
     this.#refreshAllowedPeers();
@@ -375,9 +379,14 @@ class Node implements RunningNode {
     const receipts = this.#store.loadReceipts(height);
     if (receipts === null) return null;
     this.#receiptCache.set(height, receipts);
-    if (this.#receiptCache.size > nodeLimits.receiptCacheBlocksMax) {
-      const oldest = this.#receiptCache.keys().next().value;
-      if (oldest !== undefined) this.#receiptCache.delete(oldest);
+    this.#receiptCacheCount += receipts.length;
+    // Oldest first (a Map iterates in insertion order); the block just added always stays.
+    for (const [cached, list] of this.#receiptCache) {
+      const overBlocks = this.#receiptCache.size > nodeLimits.receiptCacheBlocksMax;
+      const overReceipts = this.#receiptCacheCount > nodeLimits.receiptCacheReceiptsMax;
+      if (cached === height || (!overBlocks && !overReceipts)) break;
+      this.#receiptCache.delete(cached);
+      this.#receiptCacheCount -= list.length;
     }
     return receipts;
   }

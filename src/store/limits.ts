@@ -4,24 +4,26 @@ import { StoreError, StoreErrorCode } from './errors.ts';
 /** Every tunable number of the store, in one place. */
 export const storeLimits = {
   /**
-   * Committed state versions kept in memory, newest first (the head's and the 7 before it):
-   * `stateAt` answers them at once; older heights are rebuilt from the blocks' change records.
-   * Each kept version holds the nodes its block replaced (about 1.5 MB for a 2,000-transaction
-   * block, bench/store.ts), so fewer versions is less memory (decision 0032).
+   * Committed state versions kept in memory, newest first (the head's and the one before it,
+   * which a restart and the validator sets read): `stateAt` answers them at once; older heights
+   * are rebuilt from the blocks' change records. Each kept version holds the nodes its block
+   * replaced (about 1.5 MB for a 2,000-transaction block, bench/store.ts), and a compaction
+   * copies them all, so fewer versions is less memory (decisions 0032, 0045: 8 before).
    */
-  recentStateVersions: 8,
+  recentStateVersions: 2,
   /**
    * The in-memory state node store starts a compaction (the recent versions copied into a fresh
    * store, a slice per commit) when it holds more than this many bytes and has grown by more
    * than `stateCompactionGrowthPercent` over what it held after the last compaction. Below it,
    * compaction is not worth its cost.
    */
-  stateCompactionBytesMin: 64 * 1024 * 1024,
+  stateCompactionBytesMin: 32 * 1024 * 1024,
   /**
    * See `stateCompactionBytesMin`: growth over the last compacted size, in percent, that starts
-   * the next compaction. Lower is less memory (the old store is dropped sooner) for more copying.
+   * the next compaction. Lower is less memory (the old store is dropped sooner) for more copying
+   * (50 before decision 0045: the store then peaked at about 2.5 times its live nodes).
    */
-  stateCompactionGrowthPercent: 50,
+  stateCompactionGrowthPercent: 25,
   /**
    * Nodes a compaction copies per commit at least (about 12 ms here, bench/store.ts): the copy
    * is spread over commits so that none pauses for the whole state (decision 0032).
@@ -33,6 +35,14 @@ export const storeLimits = {
    * live nodes / ((factor − 1) × nodes per block) commits, while the old store still grows.
    */
   stateCompactionCopyPerAddedNode: 3,
+  /**
+   * A compaction copies the nodes into fresh pages but shares the value chunks (values are most
+   * of a leaf, and mostly live: a copy of them would double them at the compaction's peak),
+   * unless the chunks hold more garbage (overwritten values, values of blocks never committed)
+   * than this percentage of the live values the last compaction measured; then it copies the
+   * values too, into fresh chunks (decision 0045).
+   */
+  stateValueGarbagePercent: 100,
   /**
    * Pace of the rolling state snapshot (decision 0031), in snapshot entries per state change:
    * each block rewrites the next key ranges of the snapshot while it has credit, earning this
@@ -65,6 +75,7 @@ export type StoreTunables = {
   readonly stateCompactionGrowthPercent: number;
   readonly stateCompactionNodesPerCommit: number;
   readonly stateCompactionCopyPerAddedNode: number;
+  readonly stateValueGarbagePercent: number;
   readonly stateRebuildBatchEntries: number;
   readonly stateSnapshotEntriesPerChange: number;
 };
@@ -77,6 +88,7 @@ export function tunablesOf(overrides: Partial<StoreTunables> | undefined): Store
     stateCompactionGrowthPercent: storeLimits.stateCompactionGrowthPercent,
     stateCompactionNodesPerCommit: storeLimits.stateCompactionNodesPerCommit,
     stateCompactionCopyPerAddedNode: storeLimits.stateCompactionCopyPerAddedNode,
+    stateValueGarbagePercent: storeLimits.stateValueGarbagePercent,
     stateRebuildBatchEntries: storeLimits.stateRebuildBatchEntries,
     stateSnapshotEntriesPerChange: storeLimits.stateSnapshotEntriesPerChange,
     ...overrides,

@@ -6,7 +6,9 @@
  * is incremental (decision 0032): each commit copies a bounded number of nodes, so no commit
  * pauses for the whole state; versions committed while it runs are copied after it, each sharing
  * the nodes it did not change with the version before it, and the fresh store takes over in the
- * commit that copies the head.
+ * commit that copies the head. The copy shares the value chunks of the store it compacts, unless
+ * they hold more garbage than `storeLimits.stateValueGarbagePercent` of the live values; then it
+ * copies the values too (decision 0045).
  */
 import { assert } from '../base/index.ts';
 import {
@@ -22,6 +24,12 @@ import type { StoreTunables } from './limits.ts';
 export interface StateMemoryStats {
   /** Bytes the in-memory node store has allocated (the one being compacted into, too). */
   readonly stateStoreBytes: number;
+  /** Of those, the value chunks of the current store (shared with a copy that shares them). */
+  readonly stateValueBytes: number;
+  /** Bytes of the values the kept versions point to, as the last compaction measured them. */
+  readonly stateLiveValueBytes: number;
+  /** Compactions that copied the values too (the others shared the value chunks). */
+  readonly stateValueCompactions: number;
   /** Bytes it held right after the last compaction (or at open). */
   readonly stateStoreBytesAfterCompaction: number;
   /** Compactions completed since the store was opened. */
@@ -40,6 +48,13 @@ export class StateVersions {
   #bytesAfterCompaction: number;
   #compactions = 0;
   #compaction: IncrementalCompaction | null = null;
+  /**
+   * Bytes of the values the kept versions point to, measured by the last compaction (or at
+   * open): a compaction copies the values too, into fresh chunks, only when the chunks hold more
+   * garbage than `stateValueGarbagePercent` of this; otherwise the copy shares them (decision 0045).
+   */
+  #liveValueBytes: number;
+  #valueCompactions = 0;
   /** Nodes in the current store after the last `add`: what the next block adds is beyond it. */
   #nodeCountAtLastAdd: number;
   readonly #tunables: StoreTunables;
@@ -56,6 +71,7 @@ export class StateVersions {
     this.#headHeight = options.height;
     this.#versions.set(options.height, options.state);
     this.#bytesAfterCompaction = options.nodes.stats().bytesAllocated;
+    this.#liveValueBytes = options.nodes.stats().valueBytesAllocated;
     this.#nodeCountAtLastAdd = nodeCount(options.nodes);
   }
 
@@ -100,7 +116,14 @@ export class StateVersions {
         this.#tunables.stateCompactionBytesMin,
         ((100 + this.#tunables.stateCompactionGrowthPercent) * this.#bytesAfterCompaction) / 100,
       );
-      if (bytes > bound) this.#compaction = new IncrementalCompaction(this.#nodes);
+      if (bytes > bound) {
+        const valueBytes = this.#nodes.stats().valueBytesAllocated;
+        const valueBound =
+          ((100 + this.#tunables.stateValueGarbagePercent) * this.#liveValueBytes) / 100;
+        this.#compaction = new IncrementalCompaction(this.#nodes, {
+          copyValues: valueBytes > valueBound,
+        });
+      }
     }
     // Each commit copies a multiple of what the last block added, so the copy catches up with
     // the head however fast the state grows.
@@ -139,14 +162,26 @@ export class StateVersions {
     }
     this.#nodes = compaction.to;
     this.#compaction = null;
+    this.#liveValueBytes = compaction.to.endCopy();
     this.#bytesAfterCompaction = this.#nodes.stats().bytesAllocated;
     this.#compactions++;
+    if (compaction.copyValues) this.#valueCompactions++;
   }
 
   stats(): StateMemoryStats {
-    const copying = this.#compaction?.to.stats().bytesAllocated ?? 0;
+    const compaction = this.#compaction;
+    const copy = compaction?.to.stats();
+    // A copy that shares the value chunks adds only its node pages.
+    const copying =
+      copy === undefined
+        ? 0
+        : copy.nodeBytesAllocated + (compaction!.copyValues ? copy.valueBytesAllocated : 0);
+    const current = this.#nodes.stats();
     return {
-      stateStoreBytes: this.#nodes.stats().bytesAllocated + copying,
+      stateStoreBytes: current.bytesAllocated + copying,
+      stateValueBytes: current.valueBytesAllocated,
+      stateLiveValueBytes: this.#liveValueBytes,
+      stateValueCompactions: this.#valueCompactions,
       stateStoreBytesAfterCompaction: this.#bytesAfterCompaction,
       stateCompactions: this.#compactions,
       stateCompacting: this.#compaction !== null,
@@ -184,7 +219,9 @@ interface CopyFrame {
  */
 class IncrementalCompaction {
   readonly from: MemoryStateNodeStore;
-  readonly to = new MemoryStateNodeStore();
+  readonly to: MemoryStateNodeStore;
+  /** Whether the values are copied into fresh chunks (else the copy shares the source's). */
+  readonly copyValues: boolean;
   /** The copies of the versions copied so far, by height. */
   readonly copies = new Map<number, StateRoot>();
   /** The height being copied or last copied (-1 before the first). */
@@ -194,8 +231,12 @@ class IncrementalCompaction {
   #source: StateRoot | null = null;
   #previous: { source: StateRoot; copy: StateNodeRef } | null = null;
 
-  constructor(from: MemoryStateNodeStore) {
+  constructor(from: MemoryStateNodeStore, options: { copyValues: boolean }) {
     this.from = from;
+    this.copyValues = options.copyValues;
+    this.to = options.copyValues
+      ? new MemoryStateNodeStore()
+      : new MemoryStateNodeStore({ sharingValuesOf: from });
   }
 
   /** Starts copying the version of `height` (after the previous one is done). */
