@@ -764,6 +764,30 @@ export class RecordsService {
     });
   }
 
+  /**
+   * The current head of a record the caller is about to change: a clinical type, staff of
+   * this organisation, the scope letter, and this organisation its custodian.
+   */
+  #custodianHead(
+    context: RecordsRequestContext,
+    request: { type: string; id: string },
+    interaction: 'update' | 'delete',
+  ): RecordVersion {
+    this.#refuseViewWrite(request.type);
+    this.#assertClinicalType(request.type);
+    this.#assertStaff(context);
+    const head = this.#head(request.type, request.id);
+    this.#scope(context, { type: request.type, interaction, patient: toHex(head.patientId) });
+    if (head.custodian !== this.#orgId) {
+      throw new FhirError(
+        'forbidden',
+        `${request.type}/${request.id} is held by ${head.custodian}; only its custodian changes it`,
+        { status: 403 },
+      );
+    }
+    return head;
+  }
+
   async update(
     context: RecordsRequestContext,
     request: {
@@ -775,22 +799,7 @@ export class RecordsService {
     },
   ): Promise<{ status: 200 | 201; resource: Resource }> {
     if (request.type === 'Consent') return this.#reviseConsent(context, request);
-    this.#refuseViewWrite(request.type);
-    this.#assertClinicalType(request.type);
-    this.#assertStaff(context);
-    const head = this.#head(request.type, request.id);
-    this.#scope(context, {
-      type: request.type,
-      interaction: 'update',
-      patient: toHex(head.patientId),
-    });
-    if (head.custodian !== this.#orgId) {
-      throw new FhirError(
-        'forbidden',
-        `${request.type}/${request.id} is held by ${head.custodian}; only its custodian writes it`,
-        { status: 403 },
-      );
-    }
+    const head = this.#custodianHead(context, request, 'update');
     if (head.status === 'erased') {
       throw new FhirError('deleted', `${request.type}/${request.id} was erased`, { status: 410 });
     }
@@ -828,24 +837,7 @@ export class RecordsService {
       await this.#revokeConsent(context, request.id, request.signedTransaction);
       return;
     }
-    this.#refuseViewWrite(request.type);
-    this.#assertClinicalType(request.type);
-    this.#assertStaff(context);
-    const head = this.#head(request.type, request.id);
-    this.#scope(context, {
-      type: request.type,
-      interaction: 'delete',
-      patient: toHex(head.patientId),
-    });
-    if (head.custodian !== this.#orgId) {
-      throw new FhirError(
-        'forbidden',
-        `only ${head.custodian} deletes ${request.type}/${request.id}`,
-        {
-          status: 403,
-        },
-      );
-    }
+    const head = this.#custodianHead(context, request, 'delete');
     if (head.status === 'erased') return;
     const current = await this.#vault.history(request.id);
     if (current.at(-1)?.deleted === true) return;

@@ -478,6 +478,77 @@ test('erasure: the records become unreadable on every node; the chain still agre
   await network.assertAgree([0, 1, 2, 3], Math.min(...heights));
 });
 
+test('update with If-Match, delete, and history keep every version; another organisation cannot write', async () => {
+  const tokenA = await token(custodian, withOrg(clinicianA, custodian));
+  const created = await fhirRequest<Observation>({
+    url: network.url(custodian),
+    token: tokenA,
+    method: 'POST',
+    path: 'Observation',
+    body: observation('29463-7'),
+  });
+  assert.equal(created.status, 201);
+  const id = created.body.id!;
+  const changed = { ...created.body, valueString: 'corrected value' };
+  const stale = await fhirRequest({
+    url: network.url(custodian),
+    token: tokenA,
+    method: 'PUT',
+    path: `Observation/${id}`,
+    body: changed,
+    headers: { 'if-match': 'W/"7"' },
+  });
+  assert.equal(stale.status, 412);
+  const updated = await fhirRequest<Observation>({
+    url: network.url(custodian),
+    token: tokenA,
+    method: 'PUT',
+    path: `Observation/${id}`,
+    body: changed,
+    headers: { 'if-match': 'W/"1"' },
+  });
+  assert.equal(updated.status, 200, JSON.stringify(updated.body));
+  assert.equal(updated.body.meta?.versionId, '2');
+  const byOther = await fhirRequest({
+    url: network.url(requester),
+    token: await token(requester, withOrg(clinicianB, requester)),
+    method: 'PUT',
+    path: `Observation/${id}`,
+    body: changed,
+  });
+  assert.equal(byOther.status, 403);
+  const deleted = await fhirRequest({
+    url: network.url(custodian),
+    token: tokenA,
+    method: 'DELETE',
+    path: `Observation/${id}`,
+  });
+  assert.equal(deleted.status, 204);
+  const gone = await fhirRequest({
+    url: network.url(custodian),
+    token: tokenA,
+    method: 'GET',
+    path: `Observation/${id}`,
+  });
+  assert.equal(gone.status, 410);
+  const first = await fhirRequest<Observation>({
+    url: network.url(custodian),
+    token: tokenA,
+    method: 'GET',
+    path: `Observation/${id}/_history/1`,
+  });
+  assert.equal(first.status, 200);
+  assert.equal(first.body.valueString, 'synthetic value');
+  const history = await fhirRequest<Bundle>({
+    url: network.url(custodian),
+    token: tokenA,
+    method: 'GET',
+    path: `Observation/${id}/_history`,
+  });
+  assert.equal(history.status, 200);
+  assert.equal(history.body.entry?.length, 3);
+});
+
 test('one byte changed in a stored ciphertext is an integrity error for that record only', async () => {
   const tokenA = await token(custodian, withOrg(clinicianA, custodian));
   const make = async (code: string) => {
