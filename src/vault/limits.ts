@@ -33,6 +33,8 @@ export const vaultLimits = {
   sealingInfoFieldBytesMax: 256,
   /** Largest KEK file read, in bytes (a version 1 file is under 200 bytes). */
   kekFileBytesMax: 4096,
+  /** Versions written by one SQLite transaction (group commit) at most. */
+  groupCommitVersionsMax: 256,
   /** Connections in a PostgreSQL vault's pool. */
   postgresPoolConnectionsMax: 4,
 } as const;

@@ -247,6 +247,56 @@ function sqliteStorage(db: Database, file: string): VaultStorage {
     );
   });
 
+  // Group commit: the versions put in one turn of the event loop are written by one SQLite
+  // transaction, so one fsync (synchronous = FULL) covers them all; each caller's promise
+  // settles only after that commit. Each version is its own savepoint (a nested transaction),
+  // so one refused version (out of order, wrong KEK) leaves the others to commit.
+  type PendingInsert = {
+    readonly row: StoredVersionRow;
+    readonly resolve: () => void;
+    readonly reject: (error: Error) => void;
+  };
+  let pending: PendingInsert[] = [];
+  let flushScheduled = false;
+  const insertBatch = db.transaction((batch: readonly PendingInsert[]) =>
+    batch.map((item) => {
+      try {
+        insert(item.row);
+        return null;
+      } catch (error) {
+        return storageError(error, file, 'storing a record version');
+      }
+    }),
+  );
+  function flushInserts(): void {
+    flushScheduled = false;
+    while (pending.length > 0) {
+      const batch = pending.slice(0, vaultLimits.groupCommitVersionsMax);
+      pending = pending.slice(batch.length);
+      let outcomes: (Error | null)[];
+      try {
+        outcomes = insertBatch(batch);
+      } catch (error) {
+        const failure = storageError(error, file, 'storing record versions');
+        outcomes = batch.map(() => failure);
+      }
+      batch.forEach((item, index) => {
+        const outcome = outcomes[index] ?? null;
+        if (outcome === null) item.resolve();
+        else item.reject(outcome);
+      });
+    }
+  }
+  function queueInsert(row: StoredVersionRow): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      pending.push({ row, resolve, reject });
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flushInserts);
+      }
+    });
+  }
+
   const erase = db.transaction((patientId: string) => {
     const versions = (
       statements.toErase.all(patientId) as Array<{ record_id: string; version: number }>
@@ -261,7 +311,7 @@ function sqliteStorage(db: Database, file: string): VaultStorage {
 
   return {
     backend: 'sqlite',
-    insertVersion: (row) => run('storing a record version', () => insert(row)),
+    insertVersion: queueInsert,
     readVersion: (recordId, version) =>
       run('reading a record version', () => {
         const columns = (
@@ -324,7 +374,11 @@ function sqliteStorage(db: Database, file: string): VaultStorage {
           return count;
         })(),
       ),
-    close: () => run('closing', () => void db.close()),
+    close: () =>
+      run('closing', () => {
+        flushInserts();
+        db.close();
+      }),
   };
 }
 

@@ -181,6 +181,27 @@ export function defineRecordVaultCases(backend: VaultBackend): void {
     });
   });
 
+  test(`${name}: puts made at once each stand alone: a refused one leaves the others stored`, async () => {
+    await withVault(async (vault) => {
+      const ids = Array.from({ length: 40 }, () => freshId('rec'));
+      const gap = freshId('rec');
+      const results = await Promise.allSettled([
+        ...ids.map((recordId) => vault.put(putInput({ recordId, version: 1 }))),
+        vault.put(putInput({ recordId: gap, version: 2 })),
+        ...ids.map((recordId) => vault.put(putInput({ recordId, version: 1 }))),
+      ]);
+      const outcomes = results.map((result) => result.status);
+      assert.deepEqual(outcomes.slice(0, 40), Array<string>(40).fill('fulfilled'));
+      assert.equal(outcomes[40], 'rejected', 'the gap is refused');
+      // The same versions again, in the same turn: each is refused as already stored.
+      assert.deepEqual(outcomes.slice(41), Array<string>(40).fill('rejected'));
+      for (const recordId of ids) {
+        assert.equal((await vault.get({ recordId })).meta.version, 1);
+      }
+      await assert.rejects(vault.history(gap), vaultError(VaultErrorCode.notFound));
+    });
+  });
+
   test(`${name}: a version may not change the record's patient or resource type`, async () => {
     await withVault(async (vault) => {
       const recordId = freshId('rec');
