@@ -17,8 +17,8 @@ import {
   loadOrCreateTokenSigningKey,
   verifyAccessToken,
 } from '../auth/index.ts';
-import { MedLedgerError, equalBytes } from '../base/index.ts';
-import { readClient, readMember, readRosterIds } from '../contracts/index.ts';
+import { MedLedgerError } from '../base/index.ts';
+import { findMemberOfNodeKey, readClient } from '../contracts/index.ts';
 import type { Ed25519KeyPair } from '../crypto/index.ts';
 import { KeyFileError, KeyFileErrorCode } from '../keys/index.ts';
 import type { RunningNode } from '../node/index.ts';
@@ -41,14 +41,9 @@ export const recordsFiles = {
   tokenKey: 'token-signing-key.json',
 } as const;
 
-/** The organisation whose member record holds `nodeKey`, or null. */
+/** The organisation whose member record holds this node's key, or null. */
 export function organisationOfNode(node: RunningNode): string | null {
-  const state = node.stateReader();
-  for (const orgId of readRosterIds(state)) {
-    const member = readMember(state, orgId);
-    if (member !== null && equalBytes(member.nodeKey, node.nodeKey)) return orgId;
-  }
-  return null;
+  return findMemberOfNodeKey(node.stateReader(), node.nodeKey)?.orgId ?? null;
 }
 
 async function loadOrCreateKek(

@@ -62,6 +62,7 @@ export {
   readTxResult,
   readPrincipal,
   readMember,
+  findMemberOfNodeKey,
   readRosterIds,
   readValidatorSet,
   readNetworkPolicy,

@@ -3,6 +3,7 @@
  * (a consent, a record's versions, a patient's access log, the unreviewed break-glass uses).
  * Every answer comes from state keys that `proveStateAt` can prove.
  */
+import { equalBytes } from '../base/index.ts';
 import { type StateRoot, stateTreeGet } from '../merkle/index.ts';
 import { type ValidatorSet, ValidatorSetSchema } from '../chain/index.ts';
 import { type StateReader, readValue } from './block-state.ts';
@@ -132,6 +133,15 @@ export function readClient(state: State, orgId: string, clientId: string): Clien
     textPart(orgId),
     textPart(clientId),
   );
+}
+
+/** The active member whose node key is `nodeKey`, or null (a scan of the roster). */
+export function findMemberOfNodeKey(state: State, nodeKey: Uint8Array): Member | null {
+  for (const orgId of readRosterIds(state)) {
+    const member = readMember(state, orgId);
+    if (member !== null && equalBytes(member.nodeKey, nodeKey)) return member;
+  }
+  return null;
 }
 
 export function readPatient(state: State, patientId: Uint8Array): Patient | null {

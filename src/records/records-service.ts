@@ -24,6 +24,7 @@ import { decodeTransaction, encodeTransaction, transactionId } from '../chain/in
 import { encodeCbor } from '../codec/index.ts';
 import {
   type AccessDecision,
+  type AccessRequest,
   type AuditAction,
   type AuditEventInput,
   type Requester,
@@ -39,7 +40,7 @@ import {
   readPractitioner,
   readRecordHead,
   readRecordVersion,
-  readRosterIds,
+  findMemberOfNodeKey,
   type RecordVersion,
 } from '../contracts/index.ts';
 import { type Ed25519KeyPair, ed25519Sign, sha256 } from '../crypto/index.ts';
@@ -153,6 +154,23 @@ function denial(decision: { reason: string }): FhirError {
     `access denied (${decision.reason}): ${why}. Ask the patient for consent, or, in an emergency and if you hold the break-glass role, use purpose of use BTG with a reason.`,
     { status: 403 },
   );
+}
+
+/** The consent contract's question about one record: may `requester` access it for `purpose`? */
+function recordAccessRequest(
+  head: RecordVersion,
+  requester: Requester,
+  purpose: string,
+): AccessRequest {
+  return {
+    patientId: head.patientId,
+    requester,
+    action: 'access',
+    purpose,
+    recordId: head.recordId,
+    resourceType: null,
+    securityLabels: [],
+  };
 }
 
 /** The records service; its methods are the `FhirService` of src/api. */
@@ -289,15 +307,7 @@ export class RecordsService {
   ): Promise<AccessDecision> {
     let state = this.#node.stateReader();
     const requester = this.#requesterOf(state, context.token);
-    const request = {
-      patientId: head.patientId,
-      requester,
-      action: 'access' as const,
-      purpose: this.#purposeOf(context.token),
-      recordId: head.recordId,
-      resourceType: null,
-      securityLabels: [],
-    };
+    const request = recordAccessRequest(head, requester, this.#purposeOf(context.token));
     let decision = decide(state, request, this.#now());
     const breakGlass = breakGlassRequestOf(context.token.claims);
     if (decision.decision === 'deny' && breakGlass !== null && requester.kind === 'practitioner') {
@@ -338,19 +348,25 @@ export class RecordsService {
     return head;
   }
 
+  /** A clinical record's head, once the token's scope allows `interaction` on its patient. */
+  #scopedHead(
+    context: RecordsRequestContext,
+    request: { type: string; id: string },
+    interaction: 'read' | 'vread' | 'history' | 'update' | 'delete',
+  ): RecordVersion {
+    this.#assertClinicalType(request.type);
+    const head = this.#head(request.type, request.id);
+    this.#scope(context, { type: request.type, interaction, patient: toHex(head.patientId) });
+    return head;
+  }
+
   async read(
     context: RecordsRequestContext,
     request: { type: string; id: string },
   ): Promise<Resource> {
     if (request.type === 'Consent') return this.#readConsent(context, request.id);
     if (request.type === 'Provenance') return this.#readProvenance(context, request.id);
-    this.#assertClinicalType(request.type);
-    const head = this.#head(request.type, request.id);
-    this.#scope(context, {
-      type: request.type,
-      interaction: 'read',
-      patient: toHex(head.patientId),
-    });
+    const head = this.#scopedHead(context, request, 'read');
     return this.#readVersion(context, head, head.version, 'read');
   }
 
@@ -358,13 +374,7 @@ export class RecordsService {
     context: RecordsRequestContext,
     request: { type: string; id: string; versionId: string },
   ): Promise<Resource> {
-    this.#assertClinicalType(request.type);
-    const head = this.#head(request.type, request.id);
-    this.#scope(context, {
-      type: request.type,
-      interaction: 'vread',
-      patient: toHex(head.patientId),
-    });
+    const head = this.#scopedHead(context, request, 'vread');
     const version = /^[1-9][0-9]{0,8}$/.test(request.versionId) ? Number(request.versionId) : 0;
     if (version < 1 || version > head.version) {
       throw new FhirError(
@@ -395,15 +405,7 @@ export class RecordsService {
       const requester = this.#requesterOf(state, context.token);
       const local = decide(
         state,
-        {
-          patientId: head.patientId,
-          requester,
-          action: 'access',
-          purpose: this.#purposeOf(context.token),
-          recordId: head.recordId,
-          resourceType: null,
-          securityLabels: [],
-        },
+        recordAccessRequest(head, requester, this.#purposeOf(context.token)),
         this.#now(),
       );
       if (local.decision === 'deny' && breakGlassRequestOf(context.token.claims) === null) {
@@ -590,10 +592,7 @@ export class RecordsService {
     }
     const state = this.#node.stateReader();
     if (state.height < share.height) return refuse('unavailable', 'behind the requester');
-    const peerOrg = readRosterIds(state).find((orgId) => {
-      const member = readMember(state, orgId);
-      return member !== null && toHex(member.nodeKey) === request.peer;
-    });
+    const peerOrg = findMemberOfNodeKey(state, fromHex(request.peer))?.orgId;
     if (peerOrg === undefined) return refuse('denied', 'unknown-requester');
     const head = readRecordHead(state, share.recordId);
     if (head === null || head.custodian !== this.#orgId) return refuse('not-found', 'not held');
@@ -606,15 +605,7 @@ export class RecordsService {
         : { kind: 'client', orgId: peerOrg, clientId: share.requesterId };
     const decision = decide(
       state,
-      {
-        patientId: head.patientId,
-        requester,
-        action: 'access',
-        purpose: share.purpose,
-        recordId: head.recordId,
-        resourceType: null,
-        securityLabels: [],
-      },
+      recordAccessRequest(head, requester, share.purpose),
       this.#now(),
     );
     // The access contract records an agent of the submitting organisation only, so the requesting
@@ -774,10 +765,8 @@ export class RecordsService {
     interaction: 'update' | 'delete',
   ): RecordVersion {
     this.#refuseViewWrite(request.type);
-    this.#assertClinicalType(request.type);
     this.#assertStaff(context);
-    const head = this.#head(request.type, request.id);
-    this.#scope(context, { type: request.type, interaction, patient: toHex(head.patientId) });
+    const head = this.#scopedHead(context, request, interaction);
     if (head.custodian !== this.#orgId) {
       throw new FhirError(
         'forbidden',
@@ -1011,13 +1000,7 @@ export class RecordsService {
     context: RecordsRequestContext,
     request: { type: string; id: string; params: Params },
   ): Promise<Bundle> {
-    this.#assertClinicalType(request.type);
-    const head = this.#head(request.type, request.id);
-    this.#scope(context, {
-      type: request.type,
-      interaction: 'history',
-      patient: toHex(head.patientId),
-    });
+    const head = this.#scopedHead(context, request, 'history');
     if (head.custodian !== this.#orgId) {
       throw new FhirError(
         'business-rule',
@@ -1115,15 +1098,7 @@ export class RecordsService {
         if (head === null || head.status !== 'active' || head.version !== meta.version) continue;
         const decision = decide(
           state,
-          {
-            patientId: head.patientId,
-            requester,
-            action: 'access',
-            purpose: this.#purposeOf(context.token),
-            recordId: head.recordId,
-            resourceType: null,
-            securityLabels: [],
-          },
+          recordAccessRequest(head, requester, this.#purposeOf(context.token)),
           time,
         );
         const seenPatient = byPatient.get(meta.patientId);

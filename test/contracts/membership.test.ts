@@ -11,6 +11,7 @@ import {
   ContractError,
   type Receipt,
   defaultNetworkPolicy,
+  findMemberOfNodeKey,
   genesisState,
   isApprovalQuorum,
   parseGenesisDocument,
@@ -51,6 +52,12 @@ test('the approval threshold is at least 2/3 of the members', () => {
   assert.equal(isApprovalQuorum(2, 4), false);
   assert.equal(isApprovalQuorum(1, 1), true);
   assert.equal(isApprovalQuorum(0, 0), false);
+});
+
+test('findMemberOfNodeKey finds the member holding a node key, and nothing for another key', () => {
+  const net = new Network(genesisDocument({ members, policy }));
+  assert.equal(findMemberOfNodeKey(net.state, keyOf('node:org-c').publicKey)?.orgId, 'org-c');
+  assert.equal(findMemberOfNodeKey(net.state, keyOf('patient:nobody').publicKey), null);
 });
 
 test('a member is admitted after ≥ 2/3 approve, a fixed number of heights later', () => {
