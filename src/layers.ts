@@ -12,7 +12,22 @@ export const pureCoreFolders = [
   'chain',
   'consensus',
   'contracts',
+  'verify',
 ] as const;
+
+/**
+ * Browser stand-ins: files of the pure core that `scripts/build-verifier.ts` swaps in, at bundle
+ * time only (esbuild `alias`), for the Node-only module each replaces (decision 0071). Only they
+ * may import `browserOnlyPackages`, so that Node code decides validity with libsodium alone
+ * (src/crypto/README.md), and they may import no `node:` module.
+ */
+export const browserStandIns: Readonly<Record<string, string>> = {
+  'crypto/sodium-browser.ts': 'sodium-native',
+  'crypto/node-crypto-browser.ts': 'node:crypto',
+};
+
+/** Package name prefixes that only the browser stand-ins may import. */
+export const browserOnlyPackages = ['@noble/'] as const;
 
 /** For each folder, the folders it may import (through their `index.ts` only). */
 export const allowedImports: Readonly<Record<string, readonly string[]>> = {
@@ -23,6 +38,8 @@ export const allowedImports: Readonly<Record<string, readonly string[]>> = {
   chain: ['base', 'codec', 'crypto', 'merkle'],
   consensus: ['base', 'codec', 'crypto', 'chain'],
   contracts: ['base', 'codec', 'crypto', 'merkle', 'chain'],
+  verify: ['base', 'codec', 'crypto', 'merkle', 'chain', 'contracts'],
+  proofs: ['base', 'codec', 'crypto', 'merkle', 'chain', 'contracts', 'verify'],
   sim: ['base', 'codec', 'crypto', 'merkle', 'chain', 'consensus', 'contracts'],
   keys: ['base', 'crypto'],
   workers: ['base', 'crypto'],

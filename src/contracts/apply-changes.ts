@@ -20,7 +20,9 @@ import {
   PrincipalSchema,
   ProposalSchema,
   RosterSchema,
+  ValidatorChangeHeightsSchema,
 } from './schemas.ts';
+import { contractLimits } from './limits.ts';
 import { StateNamespace, textPart } from './state-keys.ts';
 
 /** Applies the due changes to `block`; returns their events. */
@@ -83,6 +85,22 @@ function writeValidators(scope: TxScope, validators: ValidatorSet['validators'])
     throw new ContractError('invalid-value', 'the change would leave the validator set empty');
   }
   scope.write(ValidatorSetSchema, makeValidatorSet(validators), StateNamespace.validators);
+  // Light clients learn from this list which blocks' states hold a new set (decision 0072).
+  const changes = scope.read(ValidatorChangeHeightsSchema, StateNamespace.validatorChangeHeights);
+  const heights = changes?.heights ?? [];
+  if (heights[heights.length - 1] !== scope.env.height) {
+    if (heights.length >= contractLimits.validatorChangeHeightsMax) {
+      throw new ContractError(
+        'invalid-value',
+        `the validator set changed ${heights.length} times, the most the chain records`,
+      );
+    }
+    scope.write(
+      ValidatorChangeHeightsSchema,
+      { heights: [...heights, scope.env.height] },
+      StateNamespace.validatorChangeHeights,
+    );
+  }
   scope.emit('membership.validators-changed', { count: validators.length });
 }
 

@@ -39,6 +39,7 @@ export {
   type ContractBodies,
   type ContractKind,
   contractBody,
+  decodeContractBody,
 } from './tx-body.ts';
 export {
   type Requester,
@@ -65,6 +66,7 @@ export {
   findMemberOfNodeKey,
   readRosterIds,
   readValidatorSet,
+  readValidatorChangeHeights,
   readNetworkPolicy,
   readProposal,
   readPractitioner,
@@ -131,4 +133,10 @@ export {
   type EnrolPatientBody,
   type RotatePatientKeyBody,
   type DelegateBody,
+  type ValidatorChangeHeights,
+  RecordVersionSchema,
+  ConsentRecordSchema,
+  AuditEventRecordSchema,
+  CounterSchema,
+  ValidatorChangeHeightsSchema,
 } from './schemas.ts';

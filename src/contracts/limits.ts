@@ -24,6 +24,8 @@ export const contractLimits = {
   membersMax: 150,
   /** Most approved changes waiting for their effective height. */
   pendingChangesMax: 64,
+  /** Most heights at which the validator set changed (the light client's transitions). */
+  validatorChangeHeightsMax: 4096,
   /** Longest identifier (organisation, practitioner, client), in UTF-8 bytes. */
   identifierBytesMax: 64,
   /** Longest code (purpose, label, role, resource type, reason), in UTF-8 bytes. */

@@ -42,6 +42,7 @@ import {
   RosterSchema,
   type TxResult,
   TxResultsSchema,
+  ValidatorChangeHeightsSchema,
 } from './schemas.ts';
 import { StateNamespace, textPart, u64Part } from './state-keys.ts';
 
@@ -100,6 +101,14 @@ export function readRosterIds(state: State): readonly string[] {
 /** The validator set the next block is checked against. */
 export function readValidatorSet(state: State): ValidatorSet | null {
   return readValue(readerOf(state), ValidatorSetSchema, StateNamespace.validators);
+}
+
+/** The heights whose blocks changed the validator set, oldest first (genesis excluded). */
+export function readValidatorChangeHeights(state: State): readonly number[] {
+  return (
+    readValue(readerOf(state), ValidatorChangeHeightsSchema, StateNamespace.validatorChangeHeights)
+      ?.heights ?? []
+  );
 }
 
 export function readNetworkPolicy(state: State): NetworkPolicy | null {

@@ -231,6 +231,16 @@ export const PendingChangesSchema = struct({
 });
 export type PendingChanges = Infer<typeof PendingChangesSchema>;
 
+/**
+ * The heights whose blocks changed the validator set, in order (genesis excluded): the set of
+ * height h + 2 is the one written by block h (decision 0036), so a light client that knows these
+ * heights knows every transition it must verify from genesis on (decision 0072).
+ */
+export const ValidatorChangeHeightsSchema = struct({
+  heights: array(height(), { itemsMax: contractLimits.validatorChangeHeightsMax }),
+});
+export type ValidatorChangeHeights = Infer<typeof ValidatorChangeHeightsSchema>;
+
 export const ProposeBodySchema = struct({ change: ChangeSchema });
 export type ProposeBody = Infer<typeof ProposeBodySchema>;
 

@@ -25,6 +25,8 @@ export const StateNamespace = {
   roster: 'membership.roster',
   /** () → chain `ValidatorSet`. */
   validators: 'membership.validators',
+  /** () → `ValidatorChangeHeights`: heights whose blocks changed the validator set. */
+  validatorChangeHeights: 'membership.validator-change-heights',
   /** () → `NetworkPolicy`. */
   policy: 'membership.policy',
   /** (proposal id) → `Proposal`. */

@@ -63,6 +63,22 @@ export function contractBody<K extends ContractKind>(kind: K, body: ContractBodi
   return decodeCbor(action.schema.encode(complete));
 }
 
+/**
+ * Decodes a transaction's body as its kind's schema does at execution: for readers of committed
+ * transactions (verifiers, explorers). Throws `ContractError` `unknown-kind` or the schema's
+ * `CodecError` naming the field.
+ */
+export function decodeContractBody<K extends ContractKind>(
+  kind: K,
+  body: CborValue,
+): ContractBodies[K] {
+  const action = contractActions.get(kind);
+  if (action === undefined) {
+    throw new ContractError('unknown-kind', `no contract handles kind ${JSON.stringify(kind)}`);
+  }
+  return action.schema.fromCborValue(body) as ContractBodies[K];
+}
+
 function withDataMonth(body: AnchorRecordInput): AnchorRecordBody {
   return {
     recordId: body.recordId,

@@ -1,0 +1,293 @@
+// Checks the verification bundles end to end on a real in-memory chain whose validator set changed
+// twice: every kind is built and verified from the genesis document alone, and changing any byte
+// of a proof, header, signature, event or the genesis makes verification fail naming the part.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import fc from 'fast-check';
+
+import { toHex } from '../../src/base/index.ts';
+import {
+  buildAccessLogBundle,
+  buildConsentStateBundle,
+  buildErasureBundle,
+  buildLogHeadBundle,
+  buildRecordVersionBundle,
+} from '../../src/proofs/index.ts';
+import {
+  type VerificationBundle,
+  type VerifiedBundle,
+  VerifyError,
+  parseBundle,
+  parseBundleText,
+  summariseVerifiedBundle,
+  trustGenesis,
+  verifyBundle,
+  verifyHeadExtends,
+} from '../../src/verify/index.ts';
+import { buildScenario } from './scenario.ts';
+
+const scenario = buildScenario();
+const { chain } = scenario;
+const genesisJson = JSON.parse(JSON.stringify(chain.genesis)) as unknown;
+
+function verify(bundle: unknown, genesis: unknown = genesisJson): VerifiedBundle {
+  return verifyBundle(parseBundle(JSON.parse(JSON.stringify(bundle))), trustGenesis(genesis));
+}
+
+function failure(run: () => unknown): VerifyError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof VerifyError) return error;
+    throw error;
+  }
+  assert.fail('expected the bundle to fail verification');
+}
+
+const bundles = {
+  'record-version': buildRecordVersionBundle(chain, {
+    recordId: scenario.keptRecordId,
+    version: 1,
+  }),
+  erasure: buildErasureBundle(chain, { recordId: scenario.recordId }),
+  'consent-state': buildConsentStateBundle(chain, {
+    consentId: scenario.consentId,
+    height: scenario.grantedHeight,
+  }),
+  'access-log': buildAccessLogBundle(chain, {
+    patientId: scenario.patientId,
+    from: scenario.auditTimes[0]! - 1,
+    to: scenario.auditTimes[1]!,
+  }),
+  'log-head': buildLogHeadBundle(chain, { oldSize: 3 }),
+} as const;
+
+test('the scenario changed the validator set twice, and bundles carry both transitions', () => {
+  for (const [kind, bundle] of Object.entries(bundles)) {
+    const verified = verify(bundle);
+    assert.equal(verified.kind, kind);
+    if (verified.head.height > 14) {
+      assert.equal(
+        verified.transitionHeights.length,
+        2,
+        `${kind}: ${verified.transitionHeights.join(',')}`,
+      );
+    }
+  }
+  const head = verify(bundles['log-head']);
+  assert.equal(head.transitionHeights.length, 2);
+  assert.equal(head.head.height, chain.head().height);
+});
+
+test('a record-version bundle proves the anchor in its block, in the log and in the state', () => {
+  const verified = verify(bundles['record-version']);
+  assert.equal(verified.claim.kind, 'record-version');
+  if (verified.claim.kind !== 'record-version') return;
+  assert.equal(verified.claim.record.recordId, toHex(scenario.keptRecordId));
+  assert.equal(verified.claim.record.version, 1);
+  assert.equal(verified.claim.record.custodian, 'org-a');
+  assert.equal(verified.claim.anchor.logSize, chain.log().size);
+  const summary = summariseVerifiedBundle(verified).join('\n');
+  assert.match(summary, /record [0-9a-f]{12}… version 1 \(Observation, custodian org-a/);
+  assert.match(summary, /through 2 validator-set change\(s\)/);
+});
+
+test('an erasure bundle proves the erased version and that every earlier hash is still there', () => {
+  const verified = verify(bundles.erasure);
+  assert.equal(verified.claim.kind, 'erasure');
+  if (verified.claim.kind !== 'erasure') return;
+  assert.equal(verified.claim.erasedVersion, 4);
+  assert.deepEqual(
+    verified.claim.versions.map((v) => [v.version, v.status, v.contentHash !== null]),
+    [
+      [1, 'active', true],
+      [2, 'active', true],
+      [3, 'active', true],
+      [4, 'erased', false],
+    ],
+  );
+});
+
+test('a consent-state bundle says active at the grant, inactive after the revocation, absent before', () => {
+  const granted = verify(bundles['consent-state']);
+  assert.equal(granted.claim.kind === 'consent-state' && granted.claim.consent?.status, 'active');
+  const revoked = verify(
+    buildConsentStateBundle(chain, {
+      consentId: scenario.consentId,
+      height: scenario.revokedHeight,
+    }),
+  );
+  assert.equal(revoked.claim.kind === 'consent-state' && revoked.claim.consent?.status, 'inactive');
+  const before = verify(
+    buildConsentStateBundle(chain, {
+      consentId: scenario.consentId,
+      height: scenario.grantedHeight - 1,
+    }),
+  );
+  assert.equal(before.claim.kind === 'consent-state' && before.claim.consent, null);
+  assert.match(summariseVerifiedBundle(before).join('\n'), /did not exist at height/);
+});
+
+test('an access-log bundle lists every event of the period, and a missing one is refused', () => {
+  const verified = verify(bundles['access-log']);
+  assert.equal(verified.claim.kind, 'access-log');
+  if (verified.claim.kind !== 'access-log') return;
+  const inPeriod = verified.claim.events.filter((e) => e.inPeriod);
+  assert.deepEqual(
+    inPeriod.map((e) => [e.sequence, e.decision]),
+    [
+      [0, 'permit'],
+      [1, 'permit'],
+      [2, 'deny'],
+    ],
+  );
+  // The period ends less than the audit lag before the newest block: not yet closed.
+  assert.equal(verified.claim.coversPeriod, false);
+  // Asked for a period starting before the first proven height, the answer is: not covered.
+  const earlier = structuredClone(bundles['access-log']) as { claim: { from: number } };
+  earlier.claim.from = chain.genesis.genesisTime - 1;
+  const widened = verify(earlier);
+  assert.equal(widened.claim.kind === 'access-log' && widened.claim.coversPeriod, false);
+  const bundle = structuredClone(bundles['access-log']) as { claim: { events: unknown[] } };
+  bundle.claim.events.splice(1, 1);
+  const error = failure(() => verify(bundle));
+  assert.equal(error.part, 'claim.events');
+  assert.match(error.message, /the patient has \d+ events recorded after height/);
+});
+
+test('a log-head bundle carries a consistency proof that the witness checks', () => {
+  const verified = verify(bundles['log-head']);
+  verifyHeadExtends({ verified, oldSize: 3, oldRoot: chain.log().root(3) });
+  const forged = failure(() =>
+    verifyHeadExtends({ verified, oldSize: 3, oldRoot: chain.log().root(2) }),
+  );
+  assert.equal(forged.part, 'claim.consistency.oldRoot');
+});
+
+test('a commit lacking 2/3 of a transition set is refused, naming the transition', () => {
+  // Rebuild the same history, but the second transition's block is signed by 2 of 4 only.
+  const bundle = structuredClone(bundles['record-version']) as VerificationBundle;
+  const change = bundle.validatorChanges[1]!;
+  const weak = buildScenarioWithWeakCommit(change.height);
+  const weakBundle = buildRecordVersionBundle(weak, {
+    recordId: scenario.keptRecordId,
+    version: 1,
+  });
+  const error = failure(() => verify(weakBundle));
+  assert.equal(error.part, 'validatorChanges[1].signedHeader.commit');
+  assert.match(error.message, /power|2\/3|quorum/i);
+});
+
+function buildScenarioWithWeakCommit(height: number) {
+  const weak = buildScenario({ weakCommitAt: height });
+  return weak.chain;
+}
+
+test('a transition left out of the bundle is refused', () => {
+  const bundle = structuredClone(bundles['record-version']) as { validatorChanges: unknown[] };
+  bundle.validatorChanges.splice(0, 1);
+  const error = failure(() => verify(bundle));
+  assert.match(error.part, /^validatorChanges|^headers/);
+  assert.match(error.message, /transition|validator set/);
+});
+
+test('a bundle for another genesis, or an edited genesis, is refused naming the genesis', () => {
+  const edited = structuredClone(genesisJson) as { genesisTime: number; chainId: string };
+  edited.genesisTime += 1;
+  assert.equal(failure(() => verify(bundles['log-head'], edited)).part, 'genesis');
+  const other = structuredClone(genesisJson) as { chainId: string };
+  other.chainId = 'another-chain';
+  assert.equal(failure(() => verify(bundles['log-head'], other)).part, 'genesis');
+  assert.equal(failure(() => verify(bundles['log-head'], { chainId: 1 })).part, 'genesis');
+});
+
+test('bundle text that is not a bundle is refused with the field named', () => {
+  assert.equal(failure(() => parseBundleText('{')).part, 'bundle');
+  assert.equal(failure(() => parseBundleText('[]')).part, 'bundle');
+  const bundle = structuredClone(bundles['log-head']) as Record<string, unknown>;
+  assert.equal(failure(() => parseBundle({ ...bundle, version: 2 })).part, 'version');
+  assert.equal(failure(() => parseBundle({ ...bundle, extra: 1 })).part, 'bundle.extra');
+  assert.equal(failure(() => parseBundle({ ...bundle, kind: 'x' })).part, 'kind');
+  assert.equal(
+    failure(() => parseBundle({ ...bundle, headers: [{ header: 'XY', commit: '' }] })).part,
+    'headers[0].header',
+  );
+});
+
+/** Every string and number leaf of a JSON value, by its path as the verifier names parts. */
+function leaves(
+  value: unknown,
+  path: string,
+  out: Array<{ path: string; value: string | number }>,
+): void {
+  if (typeof value === 'string' || typeof value === 'number') {
+    out.push({ path, value });
+  } else if (Array.isArray(value)) {
+    value.forEach((item, index) => leaves(item, `${path}[${index}]`, out));
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [key, item] of Object.entries(value))
+      leaves(item, path === '' ? key : `${path}.${key}`, out);
+  }
+}
+
+function setAt(root: unknown, path: string, value: unknown): void {
+  const steps = path.match(/[^.[\]]+/g)!;
+  let node = root as Record<string, unknown>;
+  for (const step of steps.slice(0, -1)) node = node[step] as Record<string, unknown>;
+  node[steps[steps.length - 1]!] = value;
+}
+
+/** The verifier names the part that holds the change (or, for a disagreement, the other one). */
+function namesThePart(error: VerifyError, changed: string): boolean {
+  return [error.part, error.otherPart].some((part) => part !== null && changed.startsWith(part));
+}
+
+for (const [kind, bundle] of Object.entries(bundles)) {
+  test(`${kind}: changing any hex digit or number anywhere makes it fail, naming the part`, () => {
+    const all: Array<{ path: string; value: string | number }> = [];
+    leaves(bundle, '', all);
+    // Left out: the fixed format fields, and the access log's period (`claim.from`, `claim.to`):
+    // the period is the question asked, not evidence, so another period gives another answer
+    // (which events are in it, whether the proven heights cover it: tested above).
+    const question = ['format', 'kind', 'chainId', 'version', 'claim.from', 'claim.to'];
+    const mutable = all.filter((leaf) => !question.includes(leaf.path) && leaf.value !== '');
+    let problem = '';
+    const result = fc.check(
+      fc.property(
+        fc.integer({ min: 0, max: mutable.length - 1 }),
+        fc.nat(),
+        fc.integer({ min: 1, max: 15 }),
+        (which, position, delta) => {
+          const leaf = mutable[which]!;
+          const copy = structuredClone(bundle) as unknown;
+          let changed: string | number;
+          if (typeof leaf.value === 'number') {
+            changed = leaf.value + (delta % 2 === 0 ? 1 : -1);
+          } else {
+            const at = position % leaf.value.length;
+            const digit = (parseInt(leaf.value[at]!, 16) + delta) % 16;
+            changed = leaf.value.slice(0, at) + digit.toString(16) + leaf.value.slice(at + 1);
+          }
+          setAt(copy, leaf.path, changed);
+          let error: VerifyError;
+          try {
+            verify(copy);
+            problem = `changed ${leaf.path} to ${String(changed)}: the bundle still verified`;
+            return false;
+          } catch (caught) {
+            if (!(caught instanceof VerifyError)) throw caught;
+            error = caught;
+          }
+          if (!namesThePart(error, leaf.path)) {
+            problem = `changed ${leaf.path}, the verifier named ${error.part}: ${error.message}`;
+            return false;
+          }
+          return true;
+        },
+      ),
+      { numRuns: 300, seed: 7 },
+    );
+    assert.equal(result.failed, false, `seed 7: ${problem}`);
+  });
+}
