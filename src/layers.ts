@@ -65,6 +65,8 @@ export const allowedImports: Readonly<Record<string, readonly string[]>> = {
     'vault',
   ],
   api: [
+    'verify',
+    'proofs',
     'base',
     'codec',
     'crypto',
@@ -78,6 +80,8 @@ export const allowedImports: Readonly<Record<string, readonly string[]>> = {
     'auth',
   ],
   cli: [
+    'verify',
+    'proofs',
     'base',
     'codec',
     'crypto',

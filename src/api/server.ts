@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 
 import type { RunningNode } from '../node/index.ts';
 import { chainRoutes } from './chain-routes.ts';
+import { proofRoutes } from './proof-routes.ts';
 import { ApiError, ApiErrorCode, handleApiError } from './errors.ts';
 import { answerFhirFrameworkError, fhirRoutes, type FhirRoutesOptions } from './fhir-routes.ts';
 import { healthRoutes } from './health-routes.ts';
@@ -59,6 +60,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   });
   await app.register(healthRoutes, { node });
   await app.register(chainRoutes, { node, prefix: '/chain' });
+  await app.register(proofRoutes, { node, prefix: '/chain' });
   await app.register(metricsRoutes, { node });
   // Each registers in its own encapsulated context: its body parsers, error handler and (FHIR)
   // not-found handler apply to its routes only, so the routes above keep their JSON errors.

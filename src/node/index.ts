@@ -15,6 +15,7 @@ export type {
   NodeEvent,
   RunningNode,
   OwnSubmitResult,
+  CommittedChainView,
   CommittedStateReader,
   PeerRequest,
   PeerRequestHandler,

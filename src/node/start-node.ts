@@ -67,6 +67,7 @@ import { type NodeMetrics, createNodeMetrics } from './metrics.ts';
 import { PeerRequests } from './peer-requests.ts';
 import type {
   CommittedBlock,
+  CommittedChainView,
   CommittedStateReader,
   NodeConfig,
   NodeEvent,
@@ -165,6 +166,7 @@ class Node implements RunningNode {
   readonly nodeKey: Uint8Array;
   readonly metricsContentType: string;
   readonly #config: NodeConfig;
+  readonly #genesis: GenesisDocument;
   readonly #keyPair: Ed25519KeyPair;
   readonly #store: ChainStore;
   readonly #pool: VerifyPool;
@@ -225,6 +227,7 @@ class Node implements RunningNode {
     options: StartNodeOptions;
   }) {
     this.#config = options.config;
+    this.#genesis = options.genesis;
     this.#keyPair = options.keyPair;
     this.#store = options.store;
     this.#pool = options.pool;
@@ -421,6 +424,19 @@ class Node implements RunningNode {
 
   metricsText(): Promise<string> {
     return this.#metrics.registry.metrics();
+  }
+
+  chainView(): CommittedChainView {
+    if (this.#stopped) throw new NodeError('stopped', 'the node is stopped: its store is closed');
+    const store = this.#store;
+    return {
+      genesis: this.#genesis,
+      head: () => store.head(),
+      loadBlock: (height) => store.loadBlock(height),
+      loadCommit: (height) => store.loadCommit(height),
+      stateAt: (height) => store.stateAt(height),
+      log: () => store.log(),
+    };
   }
 
   stateReader(): CommittedStateReader {

@@ -5,7 +5,14 @@
  */
 import type { Block, Commit } from '../chain/index.ts';
 import type { Hash } from '../crypto/index.ts';
-import type { ContractBodies, ContractKind, Receipt, StateReader } from '../contracts/index.ts';
+import type {
+  ContractBodies,
+  ContractKind,
+  GenesisDocument,
+  Receipt,
+  StateReader,
+} from '../contracts/index.ts';
+import type { HistoryLog, StateRoot } from '../merkle/index.ts';
 
 /** A peer to dial: its node key (64 hex digits) and where it listens. */
 export interface NodePeerConfig {
@@ -153,6 +160,20 @@ export type NodeEvent = {
   readonly receipts: readonly Receipt[];
 };
 
+/**
+ * The committed chain as proofs/ reads it to build proofs and verification bundles: blocks,
+ * their commits, the state after any committed height (older ones rebuilt from the store), and
+ * the history log. Read it within one synchronous step: the node commits between event-loop turns.
+ */
+export interface CommittedChainView {
+  readonly genesis: GenesisDocument;
+  head(): { readonly height: number };
+  loadBlock(height: number): Block | null;
+  loadCommit(height: number): Commit | null;
+  stateAt(height: number): StateRoot | null;
+  log(): HistoryLog;
+}
+
 /** A started node. */
 export interface RunningNode {
   readonly chainId: string;
@@ -178,6 +199,8 @@ export interface RunningNode {
    * `CommittedStateReader`). Throws `NodeError` `stopped` after `stop()`.
    */
   stateReader(): CommittedStateReader;
+  /** The committed chain for proofs (see `CommittedChainView`); throws `stopped` after `stop()`. */
+  chainView(): CommittedChainView;
   /**
    * Builds a transaction of `kind` from `body` (contracts' `contractBody`), signs it with the
    * node key and admits it, in one synchronous step: own transactions take consecutive nonces

@@ -29,6 +29,7 @@ import {
 import { type StateRoot, emptyStateRoot, stateTreeRootHash } from '../../src/merkle/index.ts';
 import {
   type CommittedBlock,
+  type CommittedChainView,
   type CommittedStateReader,
   type NodeEvent,
   type NodeStatus,
@@ -65,13 +66,17 @@ export class MemoryNode implements RunningNode {
   private readonly listeners = new Set<(event: NodeEvent) => void>();
   private logSize = 0;
   private readonly state: StateRoot;
+  private readonly chain: CommittedChainView | null;
 
   constructor(options: {
     chainId: string;
     keyPair: Ed25519KeyPair;
     mempoolMax?: number;
     genesis?: GenesisDocument;
+    /** What `chainView()` answers (a real chain built by the test); none by default. */
+    chain?: CommittedChainView;
   }) {
+    this.chain = options.chain ?? null;
     this.chainId = options.chainId;
     this.keyPair = options.keyPair;
     this.nodeKey = options.keyPair.publicKey;
@@ -174,6 +179,11 @@ export class MemoryNode implements RunningNode {
     return Promise.resolve(
       `# HELP medledger_height Height\n# TYPE medledger_height gauge\nmedledger_height ${this.blocks.length}\n`,
     );
+  }
+
+  chainView(): CommittedChainView {
+    if (this.chain === null) throw new Error('this MemoryNode was built without a chain view');
+    return this.chain;
   }
 
   stateReader(): CommittedStateReader {

@@ -15,7 +15,6 @@ import {
   buildRecordVersionBundle,
 } from '../../src/proofs/index.ts';
 import {
-  type VerificationBundle,
   type VerifiedBundle,
   VerifyError,
   parseBundle,
@@ -149,7 +148,7 @@ test('an access-log bundle lists every event of the period, and a missing one is
   earlier.claim.from = chain.genesis.genesisTime - 1;
   const widened = verify(earlier);
   assert.equal(widened.claim.kind === 'access-log' && widened.claim.coversPeriod, false);
-  const bundle = structuredClone(bundles['access-log']) as { claim: { events: unknown[] } };
+  const bundle = structuredClone(bundles['access-log']) as unknown as { claim: { events: unknown[] } };
   bundle.claim.events.splice(1, 1);
   const error = failure(() => verify(bundle));
   assert.equal(error.part, 'claim.events');
@@ -167,8 +166,7 @@ test('a log-head bundle carries a consistency proof that the witness checks', ()
 
 test('a commit lacking 2/3 of a transition set is refused, naming the transition', () => {
   // Rebuild the same history, but the second transition's block is signed by 2 of 4 only.
-  const bundle = structuredClone(bundles['record-version']) as VerificationBundle;
-  const change = bundle.validatorChanges[1]!;
+  const change = bundles['record-version'].validatorChanges[1]!;
   const weak = buildScenarioWithWeakCommit(change.height);
   const weakBundle = buildRecordVersionBundle(weak, {
     recordId: scenario.keptRecordId,
@@ -185,7 +183,7 @@ function buildScenarioWithWeakCommit(height: number) {
 }
 
 test('a transition left out of the bundle is refused', () => {
-  const bundle = structuredClone(bundles['record-version']) as { validatorChanges: unknown[] };
+  const bundle = structuredClone(bundles['record-version']) as unknown as { validatorChanges: unknown[] };
   bundle.validatorChanges.splice(0, 1);
   const error = failure(() => verify(bundle));
   assert.match(error.part, /^validatorChanges|^headers/);
