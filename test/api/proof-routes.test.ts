@@ -51,21 +51,21 @@ test('every bundle route serves a bundle that verifies offline', async () => {
 
 test('the signed head, a consistency proof and a state proof are served and check', async () => {
   const app = await setup();
-  const head = (await app.inject({ method: 'GET', url: '/chain/proofs/head' })).json() as {
+  const head = (await app.inject({ method: 'GET', url: '/chain/proofs/head' })).json<{
     height: number;
     logSize: number;
     logRoot: string;
-  };
+  }>();
   assert.equal(head.height, chain.head().height);
   const consistency = (
     await app.inject({ method: 'GET', url: '/chain/proofs/consistency?from=3' })
-  ).json() as {
+  ).json<{
     oldSize: number;
     newSize: number;
     oldRoot: string;
     newRoot: string;
     path: string[];
-  };
+  }>();
   assert.equal(consistency.newRoot, head.logRoot);
   verifyLogConsistency({
     oldSize: consistency.oldSize,
@@ -80,7 +80,7 @@ test('the signed head, a consistency proof and a state proof are served and chec
     url: `/chain/proofs/state?key=${key}&height=${scenario.grantedHeight - 1}`,
   });
   assert.equal(state.statusCode, 200, state.body);
-  assert.equal((state.json() as { proof: { value: unknown } }).proof.value, null);
+  assert.equal(state.json<{ proof: { value: unknown } }>().proof.value, null);
   await app.close();
 });
 
@@ -111,7 +111,7 @@ test('bad parameters are refused naming the parameter; unknown things are 404', 
   for (const [url, status, message] of cases) {
     const response = await app.inject({ method: 'GET', url });
     assert.equal(response.statusCode, status, `${url}: ${response.body}`);
-    assert.match((response.json() as { error: { message: string } }).error.message, message, url);
+    assert.match(response.json<{ error: { message: string } }>().error.message, message, url);
   }
   await app.close();
 });
