@@ -1,12 +1,18 @@
 // Checks the layer rules of DESIGN.md by reading every import in src/: allowed folders only,
-// through index.ts only, and no I/O, clock or randomness in the pure core.
+// through index.ts only, no I/O, clock or randomness in the pure core, and browser-only packages
+// in the browser stand-ins only.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { allowedImports, pureCoreFolders } from '../../src/layers.ts';
+import {
+  allowedImports,
+  browserOnlyPackages,
+  browserStandIns,
+  pureCoreFolders,
+} from '../../src/layers.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const srcRoot = join(root, 'src');
@@ -38,7 +44,14 @@ export function violationsOf(options: { file: string; folder: string; source: st
   if (allowed === undefined)
     return [`${file}: folder src/${folder} is not listed in src/layers.ts`];
   const isPure = (pureCoreFolders as readonly string[]).includes(folder);
+  const isBrowserStandIn = browserStandIns[file.split(sep).join('/')] !== undefined;
   for (const specifier of importsOf(source)) {
+    if (!isBrowserStandIn && browserOnlyPackages.some((prefix) => specifier.startsWith(prefix))) {
+      problems.push(`${file}: only the browser stand-ins of src/layers.ts may import ${specifier}`);
+    }
+    if (isBrowserStandIn && specifier.startsWith('node:')) {
+      problems.push(`${file}: a browser stand-in may not import ${specifier}`);
+    }
     if (specifier.startsWith('.')) {
       const target = relative(srcRoot, resolve(dirname(join(srcRoot, file)), specifier));
       if (target.startsWith('..')) continue;
@@ -142,6 +155,24 @@ test('the checker itself catches each kind of violation', () => {
       expect: /Math\.random/,
     },
     {
+      folder: 'crypto',
+      file: 'crypto/ed25519.ts',
+      source: "import { ed25519 } from '@noble/curves/ed25519.js';",
+      expect: /only the browser stand-ins of src\/layers\.ts may import @noble\/curves/,
+    },
+    {
+      folder: 'api',
+      file: 'api/x.ts',
+      source: "import { sha256 } from '@noble/hashes/sha2.js';",
+      expect: /only the browser stand-ins/,
+    },
+    {
+      folder: 'crypto',
+      file: 'crypto/sodium-browser.ts',
+      source: "import { createHash } from 'node:crypto';",
+      expect: /browser stand-in may not import node:crypto/,
+    },
+    {
       folder: 'nowhere',
       file: 'nowhere/x.ts',
       source: '',
@@ -158,6 +189,14 @@ test('the checker itself catches each kind of violation', () => {
       folder: 'chain',
       file: 'chain/x.ts',
       source: "import { a } from '../codec/index.ts';",
+    }),
+    [],
+  );
+  assert.deepEqual(
+    violationsOf({
+      folder: 'crypto',
+      file: 'crypto/sodium-browser.ts',
+      source: "import { ed25519 } from '@noble/curves/ed25519.js';",
     }),
     [],
   );
