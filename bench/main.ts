@@ -27,6 +27,7 @@ import { buildChain, contextOf } from '../test/chain/fixtures.ts';
 import { benchConsensus } from './consensus.ts';
 import { benchContracts } from './contracts.ts';
 import { benchStore } from './store.ts';
+import { benchVerification } from './verify.ts';
 import { benchP2p } from './p2p.ts';
 import { measureRate, measureRateAsync, median, report } from './harness.ts';
 
@@ -339,4 +340,5 @@ benchStateTree();
 benchConsensus();
 benchContracts();
 benchStore();
+benchVerification();
 await benchP2p();

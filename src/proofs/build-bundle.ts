@@ -219,7 +219,7 @@ function findRecordTransaction(options: {
   return { height: options.height, index };
 }
 
-/** The bundle proving one record version: its anchor in block and log, and its state entry. */
+/** The bundle proving one record version: its anchor in its block and the log, its state entry. */
 export function buildRecordVersionBundle(
   source: ProofSource,
   options: { recordId: Uint8Array; version: number },
@@ -244,13 +244,17 @@ export function buildRecordVersionBundle(
       `version ${options.version} of the record is its erasure marker: ask for the erasure bundle`,
     );
   }
-  return bundleOf(source, 'record-version', [place.height, newest], {
+  // Everything is proven at the anchor's own block: its header carries the log (which ends with
+  // the block's transactions) and the state in which the version was written, and a version
+  // entry never changes once written. One signed header keeps the bundle small (bench `verify`);
+  // that the log went on from there is what consistency proofs and witnesses show.
+  return bundleOf(source, 'record-version', [place.height], {
     recordId: toHex(options.recordId),
     version: options.version,
-    anchor: transactionInclusionJson(source, place, newest),
+    anchor: transactionInclusionJson(source, place, place.height),
     state: stateProofJson(
       source,
-      newest,
+      place.height,
       stateKey(StateNamespace.recordVersion, options.recordId, u64Part(options.version)),
     ),
   });

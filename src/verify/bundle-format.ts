@@ -76,7 +76,7 @@ export interface RecordVersionClaimJson {
   readonly recordId: string;
   readonly version: number;
   readonly anchor: TransactionInclusionJson;
-  /** The `records.version` key at the newest header: the version as the chain holds it now. */
+  /** The `records.version` key at the newest header (an entry never changes once written). */
   readonly state: StateProofJson;
 }
 

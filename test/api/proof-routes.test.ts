@@ -32,7 +32,7 @@ async function setup() {
 test('every bundle route serves a bundle that verifies offline', async () => {
   const app = await setup();
   const urls = {
-    'record-version': `/chain/bundles/record-version?record=${toHex(scenario.keptRecordId)}&version=1`,
+    'record-version': `/chain/bundles/record-version?record=${toHex(scenario.lateRecordId)}&version=1`,
     erasure: `/chain/bundles/erasure?record=${toHex(scenario.recordId)}`,
     'consent-state': `/chain/bundles/consent-state?consent=${toHex(scenario.consentId)}&height=${scenario.grantedHeight}`,
     'access-log': `/chain/bundles/access-log?patient=${toHex(scenario.patientId)}&from=2020-01-01&to=2030-12-31`,

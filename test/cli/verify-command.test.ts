@@ -19,7 +19,7 @@ after(() => rmSync(directory, { recursive: true, force: true }));
 const genesisPath = join(directory, 'genesis.json');
 writeFileSync(genesisPath, JSON.stringify(scenario.chain.genesis, null, 2));
 const record = buildRecordVersionBundle(scenario.chain, {
-  recordId: scenario.keptRecordId,
+  recordId: scenario.lateRecordId,
   version: 1,
 });
 
@@ -43,7 +43,7 @@ test('a good bundle verifies and the summary says what was proven', () => {
   assert.match(run.stdout, /^VERIFIED record-version bundle of chain medledger-test/);
   assert.match(
     run.stdout,
-    new RegExp(`record ${toHex(scenario.keptRecordId).slice(0, 12)}… version 1`),
+    new RegExp(`record ${toHex(scenario.lateRecordId).slice(0, 12)}… version 1`),
   );
   assert.match(
     run.stdout,

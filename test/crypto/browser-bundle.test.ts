@@ -216,7 +216,7 @@ test('src/verify/index.ts bundled for the browser verifies bundles exactly as No
   const texts = [
     JSON.stringify(buildLogHeadBundle(chain, { oldSize: 3 })),
     JSON.stringify(
-      buildRecordVersionBundle(chain, { recordId: scenario.keptRecordId, version: 1 }),
+      buildRecordVersionBundle(chain, { recordId: scenario.lateRecordId, version: 1 }),
     ),
   ];
   const inBrowser = (text: string) =>

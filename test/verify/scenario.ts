@@ -11,8 +11,10 @@ export interface Scenario {
   readonly chain: TestChain;
   readonly patientId: Uint8Array;
   readonly recordId: Uint8Array;
-  /** A record never erased, in one version. */
+  /** A record never erased, in one version, anchored before the validator set changed. */
   readonly keptRecordId: Uint8Array;
+  /** A record in one version, anchored after both validator-set changes. */
+  readonly lateRecordId: Uint8Array;
   readonly consentId: Uint8Array;
   /** Heights: the consent granted, revoked; the first and last audit batch. */
   readonly grantedHeight: number;
@@ -108,6 +110,10 @@ export function buildScenario(options: { weakCommitAt?: number } = {}): Scenario
     { timeStepMs: 60_000 },
   );
   chain.setValidators(['node:org-b', 'node:org-c', 'node:org-d']);
+  // The second set signs from two heights after the block that wrote it.
+  chain.block([]);
+  const lateRecordId = idOf('record:late');
+  chain.block([anchor(lateRecordId, 1)]);
   chain.block([chain.tx('patient:p1', 'consent.revoke', { consentId })]);
   const revokedHeight = chain.head().height;
   auditTimes.push(chain.time);
@@ -129,6 +135,7 @@ export function buildScenario(options: { weakCommitAt?: number } = {}): Scenario
     patientId,
     recordId,
     keptRecordId,
+    lateRecordId,
     consentId,
     grantedHeight,
     revokedHeight,

@@ -46,7 +46,7 @@ function failure(run: () => unknown): VerifyError {
 
 const bundles = {
   'record-version': buildRecordVersionBundle(chain, {
-    recordId: scenario.keptRecordId,
+    recordId: scenario.lateRecordId,
     version: 1,
   }),
   erasure: buildErasureBundle(chain, { recordId: scenario.recordId }),
@@ -83,10 +83,13 @@ test('a record-version bundle proves the anchor in its block, in the log and in 
   const verified = verify(bundles['record-version']);
   assert.equal(verified.claim.kind, 'record-version');
   if (verified.claim.kind !== 'record-version') return;
-  assert.equal(verified.claim.record.recordId, toHex(scenario.keptRecordId));
+  assert.equal(verified.claim.record.recordId, toHex(scenario.lateRecordId));
   assert.equal(verified.claim.record.version, 1);
   assert.equal(verified.claim.record.custodian, 'org-a');
-  assert.equal(verified.claim.anchor.logSize, chain.log().size);
+  // Proven at the anchor's own block: the log as that header signs it ends with the block.
+  const block = chain.loadBlock(verified.claim.anchor.height)!;
+  assert.equal(verified.claim.anchor.logSize, block.header.logSize);
+  assert.ok(verified.claim.anchor.logIndex >= block.header.logSize - block.txs.length);
   const summary = summariseVerifiedBundle(verified).join('\n');
   assert.match(summary, /record [0-9a-f]{12}… version 1 \(Observation, custodian org-a/);
   assert.match(summary, /through 2 validator-set change\(s\)/);
@@ -148,7 +151,9 @@ test('an access-log bundle lists every event of the period, and a missing one is
   earlier.claim.from = chain.genesis.genesisTime - 1;
   const widened = verify(earlier);
   assert.equal(widened.claim.kind === 'access-log' && widened.claim.coversPeriod, false);
-  const bundle = structuredClone(bundles['access-log']) as unknown as { claim: { events: unknown[] } };
+  const bundle = structuredClone(bundles['access-log']) as unknown as {
+    claim: { events: unknown[] };
+  };
   bundle.claim.events.splice(1, 1);
   const error = failure(() => verify(bundle));
   assert.equal(error.part, 'claim.events');
@@ -169,7 +174,7 @@ test('a commit lacking 2/3 of a transition set is refused, naming the transition
   const change = bundles['record-version'].validatorChanges[1]!;
   const weak = buildScenarioWithWeakCommit(change.height);
   const weakBundle = buildRecordVersionBundle(weak, {
-    recordId: scenario.keptRecordId,
+    recordId: scenario.lateRecordId,
     version: 1,
   });
   const error = failure(() => verify(weakBundle));
@@ -183,7 +188,9 @@ function buildScenarioWithWeakCommit(height: number) {
 }
 
 test('a transition left out of the bundle is refused', () => {
-  const bundle = structuredClone(bundles['record-version']) as unknown as { validatorChanges: unknown[] };
+  const bundle = structuredClone(bundles['record-version']) as unknown as {
+    validatorChanges: unknown[];
+  };
   bundle.validatorChanges.splice(0, 1);
   const error = failure(() => verify(bundle));
   assert.match(error.part, /^validatorChanges|^headers/);
