@@ -4,6 +4,8 @@
 // consent that names its label, break-glass opens access and is flagged, the patient sees every
 // access and denial, and a changed byte in A's vault is an integrity error for that record only.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import type {
@@ -30,6 +32,7 @@ import {
 import { type Ed25519KeyPair, ed25519Verify } from '../../src/crypto/index.ts';
 import { provenanceSignatureOf } from '../../src/fhir/index.ts';
 import { generateEd25519KeyPair, loadEd25519KeyFile } from '../../src/keys/index.ts';
+import { parseBundle, trustGenesis, verifyBundle } from '../../src/verify/index.ts';
 import { TestNetwork, sleep } from '../net/harness.ts';
 
 const actCode = 'http://terminology.hl7.org/CodeSystem/v3-ActCode';
@@ -474,6 +477,27 @@ test('erasure: the records become unreadable on every node; the chain still agre
   }
   const fromB = await readAsB(id);
   assert.equal(fromB.status, 410);
+  // Any node, not only the custodian, proves the erasure and the hash history that stays, and
+  // the patient's complete access log: each bundle checks offline from the genesis file alone.
+  const genesis = trustGenesis(JSON.parse(readFileSync(join(network.dir, 'genesis.json'), 'utf8')));
+  const bundleFrom = async (path: string) => {
+    const response = await fetch(`${network.url(2)}/chain/bundles/${path}`);
+    assert.equal(response.status, 200, path);
+    return verifyBundle(parseBundle(await response.json()), genesis);
+  };
+  const erasure = await bundleFrom(`erasure?record=${id}`);
+  assert.equal(erasure.claim.kind === 'erasure' && erasure.claim.erasedVersion, 2);
+  const version = await bundleFrom(`record-version?record=${id}&version=1`);
+  assert.equal(version.claim.kind === 'record-version' && version.claim.record.status, 'active');
+  const accessLog = await bundleFrom(`access-log?patient=${erasedId}&from=0&to=${Date.now()}`);
+  assert.equal(accessLog.claim.kind, 'access-log');
+  if (accessLog.claim.kind === 'access-log') {
+    // The period ends now: events may still be recorded within the audit lag.
+    assert.equal(accessLog.claim.coversPeriod, false);
+    assert.ok(
+      accessLog.claim.events.every((event) => event.recordId === null || event.recordId === id),
+    );
+  }
   const heights = await network.heights([0, 1, 2, 3]);
   await network.assertAgree([0, 1, 2, 3], Math.min(...heights));
 });
