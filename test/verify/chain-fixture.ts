@@ -23,7 +23,6 @@ import {
   type GenesisDocument,
   type Receipt,
   contractBody,
-  defaultNetworkPolicy,
   executeBlock,
   genesisDocumentHash,
   genesisState,
@@ -32,7 +31,7 @@ import {
 import type { Ed25519KeyPair } from '../../src/crypto/index.ts';
 import { HistoryLog, type StateRoot } from '../../src/merkle/index.ts';
 import type { ProofSource } from '../../src/proofs/index.ts';
-import { chainId, genesisTime, keyOf } from '../contracts/fixtures.ts';
+import { chainId, genesisDocument, keyOf } from '../contracts/fixtures.ts';
 
 export const members = ['org-a', 'org-b', 'org-c', 'org-d'] as const;
 
@@ -40,20 +39,10 @@ export const members = ['org-a', 'org-b', 'org-c', 'org-d'] as const;
 const nodeNames = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].map((letter) => `node:org-${letter}`);
 
 export function testGenesis(): GenesisDocument {
-  return {
-    chainId,
-    genesisTime,
-    members: members.map((orgId) => ({
-      orgId,
-      nodeKey: toHex(keyOf(`node:${orgId}`).publicKey),
-      roles: ['provider'],
-    })),
-    validators: members.map((orgId) => ({
-      nodeKey: toHex(keyOf(`node:${orgId}`).publicKey),
-      power: 1,
-    })),
-    policy: { ...defaultNetworkPolicy, proposalLifetimeHeights: 5, changeDelayHeights: 1 },
-  };
+  return genesisDocument({
+    members,
+    policy: { proposalLifetimeHeights: 5, changeDelayHeights: 1 },
+  });
 }
 
 export class TestChain implements ProofSource {
