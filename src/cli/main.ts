@@ -6,11 +6,13 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 
 import { MedLedgerError } from '../base/index.ts';
+import { registerAuditStoreCommand } from './audit-store-command.ts';
 import { runFoundationDemo } from './demo.ts';
 import { demoLimits, runDemoNetwork } from './demo-network.ts';
 import { printDemoToken, printDemoUsers } from './demo-token.ts';
 import { registerNetworkCommands } from './network-commands.ts';
 import { registerSimCommand } from './sim-command.ts';
+import { registerVerifyCommand } from './verify-command.ts';
 
 /** Parses a positive integer argument, naming the option when it is not one. */
 function positiveInteger(name: string, max: number): (value: string) => number {
@@ -159,6 +161,8 @@ export function buildProgram(): Command {
 
   registerNetworkCommands(program, (line) => console.log(line));
   registerSimCommand(program);
+  registerAuditStoreCommand(program);
+  registerVerifyCommand(program);
   return program;
 }
 

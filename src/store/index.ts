@@ -13,3 +13,12 @@ export type { StateMemoryStats } from './state-versions.ts';
 export { openChainStore } from './open-chain-store.ts';
 export { chainStoreFileName } from './sqlite-schema.ts';
 export { encodeReceipts, decodeReceipts } from './receipt-schema.ts';
+export type {
+  AuditChainStoreOptions,
+  SigningRecordCheck,
+  StoreAuditFailure,
+  StoreAuditProgress,
+  StoreAuditResult,
+  StoreAuditSummary,
+} from './audit-store.ts';
+export { StoreAuditTable, auditChainStore } from './audit-store.ts';
