@@ -37,6 +37,17 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The web app has its own TypeScript project (DOM, Preact's JSX), outside the root one.
+    files: ['src/web/**/*.{ts,tsx}'],
+    languageOptions: {
+      parserOptions: {
+        projectService: false,
+        project: './src/web/tsconfig.json',
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+  },
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
   {
     files: ['src/cli/**', 'bench/**'],

@@ -39,6 +39,7 @@ export const allowedImports: Readonly<Record<string, readonly string[]>> = {
   consensus: ['base', 'codec', 'crypto', 'chain'],
   contracts: ['base', 'codec', 'crypto', 'merkle', 'chain'],
   verify: ['base', 'codec', 'crypto', 'merkle', 'chain', 'contracts'],
+  web: ['base', 'codec', 'crypto', 'merkle', 'chain', 'contracts', 'verify'],
   proofs: ['base', 'codec', 'crypto', 'merkle', 'chain', 'contracts', 'verify'],
   sim: ['base', 'codec', 'crypto', 'merkle', 'chain', 'consensus', 'contracts'],
   keys: ['base', 'crypto'],

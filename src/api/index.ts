@@ -27,3 +27,9 @@ export type {
   FhirRejection,
   FhirNotification,
 } from './fhir-service.ts';
+export {
+  webRoutes,
+  type DemoSignInService,
+  type DemoSignInUser,
+  type DemoSignInResult,
+} from './web-routes.ts';

@@ -16,6 +16,7 @@ import { healthRoutes } from './health-routes.ts';
 import { apiLimits } from './limits.ts';
 import { metricsRoutes } from './metrics-routes.ts';
 import { smartRoutes, type SmartRoutesOptions } from './smart-routes.ts';
+import { type DemoSignInService, webRoutes } from './web-routes.ts';
 
 /** What the API server serves; `fhir` and `smart` are optional, so a node can run without them. */
 export interface ApiServerOptions {
@@ -25,6 +26,8 @@ export interface ApiServerOptions {
   readonly fhir?: FhirRoutesOptions;
   /** `/.well-known/smart-configuration`, `/auth/jwks` and `POST /auth/token`. */
   readonly smart?: SmartRoutesOptions;
+  /** The web app (`/app/`, built into `directory`) and, on demo nodes, the demo sign-in. */
+  readonly web?: { readonly directory: string; readonly demo?: DemoSignInService };
 }
 
 /** The API server as a fastify instance, not listening (tests drive it with `inject`). */
@@ -67,6 +70,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   if (options.fhir !== undefined)
     await app.register(fhirRoutes, { ...options.fhir, prefix: '/fhir' });
   if (options.smart !== undefined) await app.register(smartRoutes, options.smart);
+  if (options.web !== undefined) await app.register(webRoutes, options.web);
   return app;
 }
 

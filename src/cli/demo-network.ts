@@ -283,6 +283,8 @@ export async function runDemoNetwork(options: {
         configFile: node.configFile,
         logFile: node.logFile,
         httpPort: node.httpPort,
+        // The web app's sign-in for the seeded users (decision 0075): demo nodes only.
+        extraArgs: ['--demo-sign-in', dir],
       }),
   );
   const stopAll = () => Promise.all(processes.map((p) => p.stop()));

@@ -7,13 +7,71 @@ import { join, resolve } from 'node:path';
 
 import { MedLedgerError } from '../base/index.ts';
 import { breakGlassPurposes } from '../contracts/index.ts';
-import { demoUserOf, findDemoUser, formatDemoUsers, loadDemoUsers } from './demo-users.ts';
+import {
+  type DemoUserEntry,
+  demoUserOf,
+  findDemoUser,
+  formatDemoUsers,
+  loadDemoUsers,
+} from './demo-users.ts';
 import { issueDemoToken } from './records-client.ts';
 
 /** A purpose of use code (v3-ActReason): upper-case letters. */
 const purposePattern = /^[A-Z]{2,16}$/;
 /** Longest break-glass reason `--reason` accepts, in characters. */
 const reasonCharsMax = 500;
+
+/**
+ * Checks a token request's purpose of use and break-glass reason; `flag` prefixes the names in
+ * messages (`--` on the command line, nothing for the web sign-in).
+ */
+export function checkPurposeAndReason(options: {
+  purpose: string | undefined;
+  reason: string | undefined;
+  flag: string;
+}): void {
+  const { purpose, reason, flag } = options;
+  if (purpose !== undefined && !purposePattern.test(purpose)) {
+    throw new MedLedgerError(
+      'bad-argument',
+      `${flag}purpose: expected a v3-ActReason code such as TREAT, BTG or ETREAT, found ${JSON.stringify(purpose)}`,
+    );
+  }
+  const breakGlass =
+    purpose !== undefined && (breakGlassPurposes as readonly string[]).includes(purpose);
+  if (breakGlass && (reason === undefined || reason.trim().length === 0)) {
+    throw new MedLedgerError(
+      'bad-argument',
+      `${flag}purpose ${purpose} is break-glass and needs ${flag}reason <text> (why the emergency access)`,
+    );
+  }
+  if (reason !== undefined && !breakGlass) {
+    throw new MedLedgerError(
+      'bad-argument',
+      `${flag}reason is for break-glass; pass it with ${flag}purpose ${breakGlassPurposes.join(' or ')}`,
+    );
+  }
+  if (reason !== undefined && reason.length > reasonCharsMax) {
+    throw new MedLedgerError(
+      'bad-argument',
+      `${flag}reason: at most ${reasonCharsMax} characters, found ${reason.length}`,
+    );
+  }
+}
+
+/** Patients read their own records without a purpose of use. */
+export function checkNoPatientPurpose(options: {
+  user: DemoUserEntry;
+  purpose: string | undefined;
+  flag: string;
+}): void {
+  if (options.user.kind === 'patient' && options.purpose !== undefined) {
+    throw new MedLedgerError(
+      'bad-argument',
+      `${options.flag}purpose: ${options.user.name} is a patient; patients read their own records without a purpose`,
+    );
+  }
+}
 
 /** Prints a bearer token for `name`; break-glass with `purpose` (BTG, ETREAT) and `reason`. */
 export async function printDemoToken(options: {
@@ -24,41 +82,11 @@ export async function printDemoToken(options: {
   print: (line: string) => void;
 }): Promise<void> {
   const { purpose, reason } = options;
-  if (purpose !== undefined && !purposePattern.test(purpose)) {
-    throw new MedLedgerError(
-      'bad-argument',
-      `--purpose: expected a v3-ActReason code such as TREAT, BTG or ETREAT, found ${JSON.stringify(purpose)}`,
-    );
-  }
-  const breakGlass =
-    purpose !== undefined && (breakGlassPurposes as readonly string[]).includes(purpose);
-  if (breakGlass && (reason === undefined || reason.trim().length === 0)) {
-    throw new MedLedgerError(
-      'bad-argument',
-      `--purpose ${purpose} is break-glass and needs --reason <text> (why the emergency access)`,
-    );
-  }
-  if (reason !== undefined && !breakGlass) {
-    throw new MedLedgerError(
-      'bad-argument',
-      `--reason is for break-glass; pass it with --purpose ${breakGlassPurposes.join(' or ')}`,
-    );
-  }
-  if (reason !== undefined && reason.length > reasonCharsMax) {
-    throw new MedLedgerError(
-      'bad-argument',
-      `--reason: at most ${reasonCharsMax} characters, found ${reason.length}`,
-    );
-  }
+  checkPurposeAndReason({ purpose, reason, flag: '--' });
   const dir = resolve(options.data);
   const users = loadDemoUsers(dir);
   const user = findDemoUser(users, options.name);
-  if (user.kind === 'patient' && purpose !== undefined) {
-    throw new MedLedgerError(
-      'bad-argument',
-      `--purpose: ${user.name} is a patient; patients read their own records without a purpose`,
-    );
-  }
+  checkNoPatientPurpose({ user, purpose, flag: '--' });
   const token = await issueDemoToken({
     dataDir: join(dir, user.orgId, 'data'),
     baseUrl: user.url,

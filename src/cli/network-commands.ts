@@ -199,10 +199,19 @@ export function registerNetworkCommands(program: Command, print: (line: string) 
       'start a node from its configuration file; stop it with Ctrl-C (SIGINT) or SIGTERM',
     )
     .requiredOption('--config <file>', 'the node configuration (JSON)')
-    .action(async (options: { config: string }) => {
+    .option(
+      '--demo-sign-in <folder>',
+      "sign in the demo folder's seeded users in the web app, without a password (demo only)",
+    )
+    .action(async (options: { config: string; demoSignIn?: string }) => {
       const config = loadNodeConfig(options.config);
       const logger = createNodeLogger({ level: config.logLevel, name: 'medledger-node' });
-      await startNodeProcess({ config, logger, print });
+      await startNodeProcess({
+        config,
+        logger,
+        print,
+        ...(options.demoSignIn === undefined ? {} : { demoSignInFolder: options.demoSignIn }),
+      });
     });
 
   program

@@ -47,8 +47,16 @@ export class NodeProcess {
   private child: ChildProcess | null = null;
   private exited: Promise<number | null> = Promise.resolve(null);
   private exitCode: number | null = null;
+  /** More arguments of `medledger node start` (the demo's `--demo-sign-in <folder>`). */
+  private readonly extraArgs: readonly string[];
 
-  constructor(options: { configFile: string; logFile: string; httpPort: number }) {
+  constructor(options: {
+    configFile: string;
+    logFile: string;
+    httpPort: number;
+    extraArgs?: readonly string[];
+  }) {
+    this.extraArgs = options.extraArgs ?? [];
     this.configFile = options.configFile;
     this.logFile = options.logFile;
     this.url = `http://127.0.0.1:${options.httpPort}`;
@@ -70,7 +78,7 @@ export class NodeProcess {
     const log = openSync(this.logFile, 'a');
     const child = spawn(
       process.execPath,
-      [medledgerBin, 'node', 'start', '--config', this.configFile],
+      [medledgerBin, 'node', 'start', '--config', this.configFile, ...this.extraArgs],
       {
         stdio: ['ignore', log, log],
         env: { ...process.env, ...options.extraEnv },

@@ -3,14 +3,21 @@
  * SIGINT or SIGTERM stops the API first (no new requests), then the node (consensus, links,
  * store), and resolves; a second signal exits at once. A fatal node error stops both and fails.
  */
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
 import type { Logger } from 'pino';
 
 import { startApiServer } from '../api/index.ts';
 import { MedLedgerError, toHex } from '../base/index.ts';
 import { loadEd25519KeyFile } from '../keys/index.ts';
 import { type NodeConfig, startNode } from '../node/index.ts';
+import { demoSignIn } from './demo-sign-in.ts';
 import { findFreePorts } from './network-files.ts';
 import { type RecordsWiring, startRecords } from './start-records.ts';
+
+/** Where `npm install` builds the web app (scripts/build-web.ts). */
+export const webAppDirectory = resolve(dirname(fileURLToPath(import.meta.url)), '../../dist/web');
 
 /** Exit code of a second Ctrl-C (128 + SIGINT). */
 const forcedExitCode = 130;
@@ -20,6 +27,8 @@ export async function startNodeProcess(options: {
   config: NodeConfig;
   logger: Logger;
   print: (line: string) => void;
+  /** A demo folder whose seeded users the web app signs in (`medledger demo` only). */
+  demoSignInFolder?: string;
 }): Promise<void> {
   const { config, logger, print } = options;
   let fatal: unknown = null;
@@ -39,11 +48,12 @@ export async function startNodeProcess(options: {
   try {
     // Tokens name the node's URL, so the port is fixed before the server starts.
     const port = config.http.port === 0 ? (await findFreePorts(1))[0]! : config.http.port;
+    const baseUrl = `http://${config.http.host}:${port}`;
     records = await startRecords({
       node,
       keyPair: await loadEd25519KeyFile(config.keyFile),
       dataDir: config.dataDir,
-      baseUrl: `http://${config.http.host}:${port}`,
+      baseUrl,
       logger,
     });
     api = await startApiServer({
@@ -53,6 +63,18 @@ export async function startNodeProcess(options: {
       logger,
       fhir: records.fhir,
       smart: records.smart,
+      web: {
+        directory: webAppDirectory,
+        ...(options.demoSignInFolder === undefined
+          ? {}
+          : {
+              demo: demoSignIn({
+                folder: options.demoSignInFolder,
+                baseUrl,
+                dataDir: config.dataDir,
+              }),
+            }),
+      },
     });
   } catch (error) {
     await records?.close();
