@@ -76,6 +76,16 @@ export const nodeLimits = {
   waitTimeoutMaxMs: 600_000,
   /** Longest error code in a peer's `error` answer, in UTF-8 bytes. */
   peerRequestErrorCodeBytesMax: 64,
+  /** How often the node sends its newest signed head to its peers (channel 5), in ms. */
+  headGossipIntervalMs: 5_000,
+  /** A peer's heads closer together than this are dropped unchecked, in ms (rate limit). */
+  headGossipFromPeerIntervalMinMs: 1_000,
+  /** Peers whose last head time is remembered for the rate limit; beyond it the memory restarts. */
+  headGossipPeersTrackedMax: 1_024,
+  /** Distinct forks (height and peer block) remembered, so each is counted and saved once. */
+  forkSeenMax: 1_024,
+  /** Most fork evidence files this process writes under `<dataDir>/evidence/`. */
+  forkEvidenceFilesMax: 64,
 } as const;
 
 /** Consensus timeouts of a node on a LAN (the consensus defaults are the simulator's). */
@@ -93,4 +103,6 @@ export const NodeChannel = {
   transactions: 2,
   sync: 3,
   records: 4,
+  /** Signed heads (decision 0073). */
+  heads: 5,
 } as const;

@@ -14,6 +14,7 @@ export interface NodeMetrics {
   readonly committedBlocks: Counter;
   readonly admissions: Counter<'outcome'>;
   readonly peerDisconnects: Counter;
+  readonly forkDetected: Counter;
 }
 
 /** Creates the registry; `read` gives the gauges' values when scraped. */
@@ -99,6 +100,11 @@ export function createNodeMetrics(read: {
     peerDisconnects: new Counter({
       name: 'medledger_peer_disconnects_total',
       help: 'Peers this node cut for sending invalid data.',
+      registers: [registry],
+    }),
+    forkDetected: new Counter({
+      name: 'medledger_fork_detected_total',
+      help: 'Distinct forks seen: a peer head with a valid commit for another block at a height this node committed (decision 0073).',
       registers: [registry],
     }),
   };

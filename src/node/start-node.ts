@@ -61,6 +61,7 @@ import { type ChainStore, openChainStore } from '../store/index.ts';
 import { type VerifyPool, VerifyPoolError, createVerifyPool } from '../workers/index.ts';
 import { ChainApplication } from './application.ts';
 import { NodeError } from './errors.ts';
+import { HeadGossip } from './head-gossip.ts';
 import { NodeChannel, nodeConsensusTimeouts, nodeLimits } from './limits.ts';
 import { type MempoolEntry, Mempool } from './mempool.ts';
 import { type NodeMetrics, createNodeMetrics } from './metrics.ts';
@@ -217,6 +218,7 @@ class Node implements RunningNode {
   #ownBuildScheduled = false;
   readonly #linkedPeers = new Set<string>();
   readonly #peerRequests: PeerRequests;
+  readonly #headGossip: HeadGossip;
 
   constructor(options: {
     config: NodeConfig;
@@ -265,6 +267,16 @@ class Node implements RunningNode {
       stateKeys: () => (this.#stopped ? 0 : this.#store.stats().stateKeys),
     });
     this.metricsContentType = this.#metrics.registry.contentType;
+    this.#headGossip = new HeadGossip({
+      chainId: this.chainId,
+      store: options.store,
+      dataDir: options.config.dataDir,
+      logger: this.#logger.child({ part: 'head-gossip' }),
+      onFork: () => this.#metrics.forkDetected.inc(),
+      broadcast: (payload) => void this.#network?.broadcast(NodeChannel.heads, payload),
+      disconnect: (peer, reason) => this.#disconnect(peer, reason),
+      now: this.#now,
+    });
     this.#refreshAllowedPeers();
   }
 
@@ -318,6 +330,7 @@ class Node implements RunningNode {
     );
     this.#perform(actions);
     this.#scheduleDrain();
+    this.#headGossip.start();
   }
 
   // ---- RunningNode ------------------------------------------------------------------------
@@ -528,6 +541,7 @@ class Node implements RunningNode {
     }
     this.#admissionBatch = [];
     this.#peerRequests.stop();
+    this.#headGossip.stop();
     await this.#network?.stop();
     await this.#pool.close();
     this.#store.close();
@@ -1112,6 +1126,9 @@ class Node implements RunningNode {
           return;
         case NodeChannel.records:
           this.#peerRequests.receive(peer, payload);
+          return;
+        case NodeChannel.heads:
+          this.#headGossip.receive(peer, payload);
           return;
         default:
           this.#disconnect(peer, `frame on unknown channel ${channel}`);

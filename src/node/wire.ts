@@ -1,8 +1,8 @@
 /**
  * The node's own messages on its peer links, besides consensus messages (channel 1, encoded by
- * consensus): gossiped transactions (channel 2), block sync (channel 3) and peer requests
- * (channel 4). Each is one canonical CBOR value, strictly decoded with bounds, so a malformed
- * frame is refused before it is used.
+ * consensus): gossiped transactions (channel 2), block sync (channel 3), peer requests
+ * (channel 4) and signed heads (channel 5). Each is one canonical CBOR value, strictly decoded
+ * with bounds, so a malformed frame is refused before it is used.
  */
 import {
   type Infer,
@@ -14,8 +14,12 @@ import {
   textEnum,
   uint,
 } from '../codec/index.ts';
-import { BlockSchema, CommitSchema, chainLimits } from '../chain/index.ts';
+import { BlockHeaderSchema, BlockSchema, CommitSchema, chainLimits } from '../chain/index.ts';
 import { nodeLimits } from './limits.ts';
+
+/** A node's newest signed head: its header and the commit that certifies it (channel 5). */
+export const HeadGossipSchema = struct({ header: BlockHeaderSchema, commit: CommitSchema });
+export type HeadGossip = Infer<typeof HeadGossipSchema>;
 
 /** A batch of encoded transactions, each checked like a submitted one. */
 export const TxGossipSchema = array(bytes({ lengthMax: chainLimits.txBytesMax }), {

@@ -74,7 +74,7 @@ test('--json prints one object, verified or not', () => {
   assert.equal(good.code, 0);
   const verified = JSON.parse(good.stdout) as { verified: boolean; kind: string };
   assert.deepEqual([verified.verified, verified.kind], [true, 'record-version']);
-  const changed = structuredClone(record) as { headers: Array<{ commit: string }> };
+  const changed = structuredClone(record) as unknown as { headers: Array<{ commit: string }> };
   const commit = changed.headers[0]!.commit;
   changed.headers[0]!.commit = `${commit.slice(0, -2)}${commit.endsWith('00') ? '01' : '00'}`;
   const bad = medledger('verify', write('bad.json', changed), '--genesis', genesisPath, '--json');
@@ -84,7 +84,7 @@ test('--json prints one object, verified or not', () => {
 });
 
 test('a changed byte, an edited genesis or a non-bundle fails naming the part', () => {
-  const changed = structuredClone(record) as { claim: { anchor: { logPath: string[] } } };
+  const changed = structuredClone(record) as unknown as { claim: { anchor: { logPath: string[] } } };
   const path = changed.claim.anchor.logPath;
   path[0] = `${path[0]!.startsWith('0') ? '1' : '0'}${path[0]!.slice(1)}`;
   const run = medledger('verify', write('changed.json', changed), '--genesis', genesisPath);
