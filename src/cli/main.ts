@@ -6,6 +6,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 
 import { MedLedgerError } from '../base/index.ts';
+import { registerAuditCommand } from './audit-command.ts';
 import { registerAuditStoreCommand } from './audit-store-command.ts';
 import { runFoundationDemo } from './demo.ts';
 import { demoLimits, runDemoNetwork } from './demo-network.ts';
@@ -13,6 +14,7 @@ import { printDemoToken, printDemoUsers } from './demo-token.ts';
 import { registerNetworkCommands } from './network-commands.ts';
 import { registerSimCommand } from './sim-command.ts';
 import { registerVerifyCommand } from './verify-command.ts';
+import { registerWitnessCommand } from './witness-command.ts';
 
 /** Parses a positive integer argument, naming the option when it is not one. */
 function positiveInteger(name: string, max: number): (value: string) => number {
@@ -161,8 +163,10 @@ export function buildProgram(): Command {
 
   registerNetworkCommands(program, (line) => console.log(line));
   registerSimCommand(program);
+  registerAuditCommand(program);
   registerAuditStoreCommand(program);
   registerVerifyCommand(program);
+  registerWitnessCommand(program);
   return program;
 }
 
