@@ -63,7 +63,10 @@ function timeParameter(query: Query, name: string, endOfDay: boolean): number {
   if (typeof value === 'string' && /^[0-9]{1,16}$/.test(value)) return Number(value);
   if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value)) {
     const start = Date.parse(`${value}T00:00:00.000Z`);
-    if (!Number.isNaN(start)) return endOfDay ? start + 86_400_000 - 1 : start;
+    // Date.parse rolls 2026-02-31 over into March: a real date reads back the same.
+    if (!Number.isNaN(start) && new Date(start).toISOString().slice(0, 10) === value) {
+      return endOfDay ? start + 86_400_000 - 1 : start;
+    }
   }
   if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T[0-9:.]+(Z|[+-]\d{2}:\d{2})$/.test(value)) {
     const time = Date.parse(value);
@@ -90,6 +93,11 @@ function answer<T>(node: RunningNode, build: (chain: CommittedChainView) => T): 
 /** Registers the proof and bundle routes (mount with `prefix: '/chain'`). */
 export function proofRoutes(app: FastifyInstance, options: { node: RunningNode }): Promise<void> {
   const { node } = options;
+
+  // The genesis document the chain started from (public: members' keys, validators, policy). A
+  // verifier should hold its own copy; one fetched here is only as trusted as this node, so the
+  // web app shows its hash for comparison.
+  app.get('/genesis', () => node.chainView().genesis);
 
   // The signed head of the log: the newest committed header (it carries logRoot and logSize)
   // and the commit that certifies it.

@@ -568,8 +568,9 @@ function verifyAccessLog(claim: AccessLogClaimJson, chain: CertifiedChain): Veri
     throughHeight: through.height,
     throughTime: through.time,
     // An event may be recorded up to the audit lag after it happened (contracts' access rules).
+    // With no count before (the period starts before the first block), nothing precedes it.
     coversPeriod:
-      afterTime < claim.from &&
+      (claim.countBefore === null || afterTime < claim.from) &&
       through.time >= claim.to + chain.genesis.document.policy.auditLagMaxMs,
     events,
   };

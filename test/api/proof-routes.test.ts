@@ -51,6 +51,9 @@ test('every bundle route serves a bundle that verifies offline', async () => {
 
 test('the signed head, a consistency proof and a state proof are served and check', async () => {
   const app = await setup();
+  const genesisAnswer = await app.inject({ method: 'GET', url: '/chain/genesis' });
+  assert.equal(genesisAnswer.statusCode, 200);
+  assert.equal(trustGenesis(genesisAnswer.json()).chainId, chain.genesis.chainId);
   const head = (await app.inject({ method: 'GET', url: '/chain/proofs/head' })).json<{
     height: number;
     logSize: number;
@@ -103,6 +106,11 @@ test('bad parameters are refused naming the parameter; unknown things are 404', 
     ],
     [`/chain/bundles/access-log?patient=${toHex(scenario.patientId)}&from=5&to=1`, 400, /period/],
     ['/chain/bundles/log-head?since=-1', 400, /^since: expected a whole number/],
+    [
+      `/chain/bundles/access-log?patient=${toHex(scenario.patientId)}&from=2026-02-31&to=2026-03-02`,
+      400,
+      /^from: expected Unix milliseconds, a date/,
+    ],
     ['/chain/proofs/consistency?from=1&to=99999', 400, /from ≤ to/],
     ['/chain/proofs/consistency', 400, /^from: expected a log size/],
     [`/chain/proofs/transactions/${'00'.repeat(32)}`, 404, /is not committed/],

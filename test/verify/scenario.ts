@@ -130,6 +130,9 @@ export function buildScenario(options: { weakCommitAt?: number } = {}): Scenario
   ]);
   chain.block([]);
   chain.block([]);
+  // A day and more later: the audit lag (24 h) has passed for every event above.
+  chain.block([], { timeStepMs: 25 * 60 * 60 * 1000 });
+  chain.block([]);
   return {
     chain,
     patientId,

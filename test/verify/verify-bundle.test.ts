@@ -144,13 +144,29 @@ test('an access-log bundle lists every event of the period, and a missing one is
       [2, 'deny'],
     ],
   );
-  // The period ends less than the audit lag before the newest block: not yet closed.
-  assert.equal(verified.claim.coversPeriod, false);
-  // Asked for a period starting before the first proven height, the answer is: not covered.
+  // The chain went on more than the audit lag (24 h) after the period: it is closed, complete.
+  assert.equal(verified.claim.coversPeriod, true);
+  // Asked (by editing the question) for a period starting before the first proven height: the
+  // proven heights do not cover it.
   const earlier = structuredClone(bundles['access-log']) as { claim: { from: number } };
   earlier.claim.from = chain.genesis.genesisTime - 1;
   const widened = verify(earlier);
   assert.equal(widened.claim.kind === 'access-log' && widened.claim.coversPeriod, false);
+  // A period from before the first block is covered from the start (no count before it).
+  const fromGenesis = verify(
+    buildAccessLogBundle(chain, {
+      patientId: scenario.patientId,
+      from: 0,
+      to: scenario.auditTimes[2]!,
+    }),
+  );
+  assert.equal(fromGenesis.claim.kind === 'access-log' && fromGenesis.claim.coversPeriod, true);
+  // A period that ends less than the audit lag before the newest block is not yet closed.
+  const newest = chain.loadBlock(chain.head().height)!.header.time;
+  const recent = verify(
+    buildAccessLogBundle(chain, { patientId: scenario.patientId, from: 0, to: newest - 1000 }),
+  );
+  assert.equal(recent.claim.kind === 'access-log' && recent.claim.coversPeriod, false);
   const bundle = structuredClone(bundles['access-log']) as unknown as {
     claim: { events: unknown[] };
   };
