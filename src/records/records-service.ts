@@ -1366,7 +1366,14 @@ export class RecordsService {
         breakGlassId: null,
       },
     });
-    return found.bundle;
+    // The patient was taken out of the parameters the generic search sees (the view has no
+    // patient search parameter); its paging links must carry it again, or `next` is a 400.
+    const link = found.bundle.link?.map((entry) => {
+      const url = new URL(entry.url);
+      if (!url.searchParams.has('patient')) url.searchParams.set('patient', patientHex);
+      return { ...entry, url: url.toString() };
+    });
+    return link === undefined ? found.bundle : { ...found.bundle, link };
   }
 
   transaction(): Promise<Bundle> {

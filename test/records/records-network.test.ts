@@ -337,6 +337,10 @@ test('a sensitive record needs a consent that names its label; the patient sees 
       path: `AuditEvent?patient=${patientId}&_count=100`,
     });
     assert.equal(log.status, 200, JSON.stringify(log.body));
+    // Paging links keep the patient (a `next` without it would be refused).
+    for (const link of log.body.link ?? []) {
+      assert.equal(new URL(link.url).searchParams.get('patient'), patientId, link.relation);
+    }
     events = (log.body.entry ?? []).map((entry) => entry.resource!);
     const byClinician = JSON.stringify(clinicianEvents(events, id));
     if (/"outcome":"4"/.test(byClinician) && /"outcome":"0"/.test(byClinician)) break;
