@@ -84,7 +84,9 @@ test('--json prints one object, verified or not', () => {
 });
 
 test('a changed byte, an edited genesis or a non-bundle fails naming the part', () => {
-  const changed = structuredClone(record) as unknown as { claim: { anchor: { logPath: string[] } } };
+  const changed = structuredClone(record) as unknown as {
+    claim: { anchor: { logPath: string[] } };
+  };
   const path = changed.claim.anchor.logPath;
   path[0] = `${path[0]!.startsWith('0') ? '1' : '0'}${path[0]!.slice(1)}`;
   const run = medledger('verify', write('changed.json', changed), '--genesis', genesisPath);
