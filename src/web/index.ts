@@ -5,4 +5,8 @@ import { h, render } from 'preact';
 import { App } from './app.tsx';
 
 const root = document.getElementById('app');
-if (root !== null) render(h(App, null), root);
+if (root !== null) {
+  // The "Loading…" paragraph of index.html goes: Preact renders into an empty element.
+  root.replaceChildren();
+  render(h(App, null), root);
+}
