@@ -401,7 +401,11 @@ const base64urlPattern = /^[A-Za-z0-9_-]+$/;
  * `fhirSignedTransactionBytesMax` bytes. Other types ignore the header.
  */
 function signedTransactionOf(request: FastifyRequest, type: string): Uint8Array | null {
-  if (type !== 'Consent') return null;
+  return type === 'Consent' ? signedTransactionHeaderOf(request) : null;
+}
+
+/** The `X-MedLedger-Transaction` header's transaction bytes, or null; 400 when malformed. */
+function signedTransactionHeaderOf(request: FastifyRequest): Uint8Array | null {
   const raw = headerOf(request, signedTransactionHeader);
   if (raw === null) return null;
   const text = raw.trim().replace(/={1,2}$/, '');
@@ -806,6 +810,32 @@ function registerFhirRoutes(app: FastifyInstance, options: FhirRoutesOptions): v
     return send(reply, 200, bundle, isPretty(request));
   });
 
+  // Closing a review: the privacy officer's signed access.close-review in the header, no body.
+  app.post('/$break-glass-review', fhirBody, async (request, reply) => {
+    const signedTransaction = signedTransactionHeaderOf(request);
+    const context = enterService(request, reply);
+    const outcome = await service.closeBreakGlassReview(context, { signedTransaction });
+    return send(reply, 200, outcome, isPretty(request));
+  });
+
+  // The patients of other organisations the caller may read now (consent or break-glass).
+  app.get('/Patient/$shared', guarded, async (request, reply) => {
+    const context = enterService(request, reply);
+    const bundle = await service.sharedPatients(context);
+    return send(reply, 200, bundle, isPretty(request));
+  });
+
+  app.get<{ Params: { id: string } }>(
+    '/Patient/:id/$everything',
+    guarded,
+    async (request, reply) => {
+      const id = fhirIdOf(request, request.params.id, 'id');
+      const context = enterService(request, reply);
+      const bundle = await service.patientEverything(context, { id });
+      return send(reply, 200, bundle, isPretty(request));
+    },
+  );
+
   // Server-sent events for the token's patient (break-glass on their data, consents, erasure).
   app.get('/$notifications', guarded, (request, reply) => {
     const context = enterService(request, reply);
@@ -832,7 +862,9 @@ function registerFhirRoutes(app: FastifyInstance, options: FhirRoutesOptions): v
 
 /**
  * Registers the FHIR R4 routes (mount with `prefix: '/fhir'`): metadata without a token, and
- * create, read, vread, update, delete, history, search and transaction behind a bearer token.
+ * create, read, vread, update, delete, history, search and transaction behind a bearer token,
+ * with MedLedger's operations (`Patient/{id}/$erase`, `Patient/{id}/$everything`,
+ * `Patient/$shared`, `$break-glass-review`, `$notifications`).
  */
 export function fhirRoutes(app: FastifyInstance, options: FhirRoutesOptions): Promise<void> {
   // A bad option rejects the registration, so that buildApiServer fails with it rather than

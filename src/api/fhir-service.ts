@@ -111,6 +111,21 @@ export interface FhirService {
   /** `GET /$break-glass-review`: the break-glass uses awaiting review (privacy officers). */
   breakGlassReviewQueue(context: FhirRequestContext): Promise<Bundle>;
   /**
+   * `POST /$break-glass-review`: closes a review on chain with the privacy officer's signed
+   * `access.close-review` transaction (`X-MedLedger-Transaction`, base64url).
+   */
+  closeBreakGlassReview(
+    context: FhirRequestContext,
+    request: { signedTransaction: Uint8Array | null },
+  ): Promise<OperationOutcome>;
+  /**
+   * `GET /Patient/$shared`: the patients of other organisations whose Patient record the caller
+   * may read now (consent, or an open break-glass grant), each read and audited.
+   */
+  sharedPatients(context: FhirRequestContext): Promise<Bundle>;
+  /** `GET /Patient/{id}/$everything`: the patient's records the caller may read, wherever held. */
+  patientEverything(context: FhirRequestContext, request: { id: string }): Promise<Bundle>;
+  /**
    * `GET /$notifications`: what the chain says about the token's patient as it commits
    * (break-glass opened on their data, consents granted or revoked, erasure), for a
    * server-sent event stream. Returns the unsubscribe function; throws 403 for non-patients.

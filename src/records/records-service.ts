@@ -12,9 +12,11 @@ import { randomBytes } from 'node:crypto';
 import type {
   AuditEvent,
   Bundle,
+  BundleEntry,
   CapabilityStatement,
   Consent,
   OperationOutcome,
+  OperationOutcomeIssue,
   Resource,
 } from '@medplum/fhirtypes';
 import type { Logger } from 'pino';
@@ -34,10 +36,12 @@ import {
   listAuditEvents,
   listPatientConsents,
   listUnreviewedBreakGlass,
+  decodeContractBody,
   readConsent,
   readMember,
   readPatient,
   readPractitioner,
+  readPrincipal,
   readRecordHead,
   readRecordVersion,
   findMemberOfNodeKey,
@@ -61,13 +65,17 @@ import {
   consentRecordToFhir,
   consentToGrantBody,
   decideConditionalCreate,
+  fhirLimits,
   historyBundle,
+  informationOutcome,
+  operationOutcome,
   parseIfNoneExist,
   patientReferenceOf,
   provenanceForWrite,
   provenanceSigningInput,
   searchResources,
   securityLabelsOf,
+  suppressedIssue,
   withServerMeta,
 } from '../fhir/index.ts';
 import {
@@ -183,6 +191,8 @@ export class RecordsService {
   readonly #now: () => number;
   readonly #tokenUrl: string;
   readonly audit: AuditBatcher;
+  /** Record ids (hex) per patient pseudonym, from the `record.anchored` events up to `height`. */
+  readonly #anchored = { height: 0, recordsByPatient: new Map<string, Set<string>>() };
 
   constructor(options: RecordsServiceOptions) {
     this.#node = options.node;
@@ -1240,11 +1250,12 @@ export class RecordsService {
   #signedTransaction(
     encoded: Uint8Array | null,
     kind: string,
+    signer = 'a consent is signed by the patient',
   ): ReturnType<typeof decodeTransaction> {
     if (encoded === null) {
       throw new FhirError(
         'required',
-        `a consent is signed by the patient: send the signed ${kind} transaction in X-MedLedger-Transaction`,
+        `${signer}: send the signed ${kind} transaction in X-MedLedger-Transaction`,
         { status: 400 },
       );
     }
@@ -1264,7 +1275,10 @@ export class RecordsService {
     return tx;
   }
 
-  async #submitSigned(tx: ReturnType<typeof decodeTransaction>): Promise<void> {
+  async #submitSigned(
+    tx: ReturnType<typeof decodeTransaction>,
+    contract = 'consent',
+  ): Promise<void> {
     const submitted = await this.#node.submitTransaction(encodeTransaction(tx));
     if (!submitted.accepted) {
       throw new FhirError(
@@ -1285,7 +1299,7 @@ export class RecordsService {
     if (!location.receipt.ok) {
       throw new FhirError(
         'forbidden',
-        `the consent contract refused it: ${location.receipt.code} ${location.receipt.message}`,
+        `the ${contract} contract refused it: ${location.receipt.code} ${location.receipt.message}`,
         { status: 403 },
       );
     }
@@ -1498,6 +1512,223 @@ export class RecordsService {
         search: { mode: 'match' },
       })),
     });
+  }
+
+  /**
+   * `POST /$break-glass-review` (a MedLedger operation): closes a break-glass review on chain
+   * with the privacy officer's own signed `access.close-review` (`X-MedLedger-Transaction`), as
+   * a patient signs their consents: the access contract takes a privacy officer's key only
+   * (decision 0028), never the node's. The contract decides who may close which review (an
+   * officer of the grant's organisation, not its user); the node checks that the token is a
+   * privacy officer of this organisation and that the transaction is signed with that officer's
+   * key, submits it and answers once it is committed.
+   */
+  async closeBreakGlassReview(
+    context: RecordsRequestContext,
+    request: { signedTransaction: Uint8Array | null },
+  ): Promise<OperationOutcome> {
+    const state = this.#node.stateReader();
+    const { principal, org } = context.token.claims;
+    const officer =
+      principal.kind === 'practitioner' &&
+      org === this.#orgId &&
+      (readPractitioner(state, org, principal.id)?.roles.includes('privacy-officer') ?? false);
+    if (!officer) {
+      throw new FhirError(
+        'forbidden',
+        `break-glass reviews are closed by privacy officers of ${this.#orgId}`,
+        { status: 403 },
+      );
+    }
+    const tx = this.#signedTransaction(
+      request.signedTransaction,
+      'access.close-review',
+      'a review is signed by the privacy officer',
+    );
+    const signer = readPrincipal(state, tx.signer);
+    if (
+      signer?.kind !== 'practitioner' ||
+      signer.orgId !== org ||
+      signer.localId !== principal.id
+    ) {
+      throw new FhirError(
+        'forbidden',
+        `the access.close-review must be signed with the key of ${org}/${principal.id}, who is signed in`,
+        { status: 403 },
+      );
+    }
+    let body;
+    try {
+      body = decodeContractBody('access.close-review', tx.body);
+    } catch (error) {
+      throw new FhirError('invalid', `X-MedLedger-Transaction: ${(error as Error).message}`, {
+        status: 400,
+      });
+    }
+    await this.#submitSigned(tx, 'access');
+    return informationOutcome(
+      `break-glass ${toHex(body.breakGlassId)} reviewed: ${body.outcome}` +
+        (body.noteCode === null ? '' : ` (${body.noteCode})`),
+    );
+  }
+
+  // ---- patients and their records across organisations ---------------------------------------
+
+  /**
+   * The anchored record ids per patient, brought up to the committed head. The state names
+   * records by id only (no index by patient), so the node reads the `record.anchored` events of
+   * each block it has not read yet, once, in order: the whole chain on the first call.
+   */
+  #recordsByPatient(): ReadonlyMap<string, ReadonlySet<string>> {
+    const index = this.#anchored;
+    const head = this.#node.stateReader().height;
+    while (index.height < head) {
+      const block = this.#node.loadBlock(index.height + 1);
+      if (block === null) break;
+      for (const receipt of block.receipts) {
+        for (const event of receipt.events) {
+          if (event.type !== 'record.anchored') continue;
+          const patient = String(event.attributes.patientId);
+          let records = index.recordsByPatient.get(patient);
+          if (records === undefined) {
+            records = new Set();
+            index.recordsByPatient.set(patient, records);
+          }
+          records.add(String(event.attributes.recordId));
+        }
+      }
+      index.height += 1;
+    }
+    return index.recordsByPatient;
+  }
+
+  /** A searchset Bundle of `resources`, with an outcome entry when there are `issues`. */
+  #bundleOf(
+    context: RecordsRequestContext,
+    resources: readonly Resource[],
+    issues: readonly OperationOutcomeIssue[],
+  ): Bundle {
+    const entry: BundleEntry[] = resources.map((resource) => ({
+      fullUrl: `${context.baseUrl}/${resource.resourceType}/${resource.id ?? ''}`,
+      resource,
+      search: { mode: 'match' },
+    }));
+    if (issues.length > 0) {
+      entry.push({ resource: operationOutcome(issues), search: { mode: 'outcome' } });
+    }
+    return { resourceType: 'Bundle', type: 'searchset', total: resources.length, entry };
+  }
+
+  /** A failure of one read inside a multi-record answer, as a warning issue. */
+  #warningOf(error: FhirError): OperationOutcomeIssue {
+    return { severity: 'warning', code: error.code, diagnostics: error.message };
+  }
+
+  /**
+   * `GET /Patient/$shared` (a MedLedger operation): the patients of other organisations whose
+   * Patient record the caller may read now — a consent of theirs permits it, or, under a
+   * break-glass token, an open grant — each read from its custodian as `read` does (decided
+   * again there, audited). A clinician finds their own organisation's patients with a Patient
+   * search; there is no federated search (decision 0056), and this is how a clinician learns who
+   * shared with them. At most `fhirLimits.searchCountMax` patients (a search page), oldest first.
+   */
+  async sharedPatients(context: RecordsRequestContext): Promise<Bundle> {
+    this.#scope(context, { type: 'Patient', interaction: 'search', patient: null });
+    if (context.token.claims.principal.kind === 'patient') {
+      throw new FhirError('forbidden', 'a patient reads their own record: GET Patient/<id>', {
+        status: 403,
+      });
+    }
+    const state = this.#node.stateReader();
+    const requester = this.#requesterOf(state, context.token);
+    const purpose = this.#purposeOf(context.token);
+    const time = this.#now();
+    const permitted: string[] = [];
+    const issues: OperationOutcomeIssue[] = [];
+    for (const patientHex of this.#recordsByPatient().keys()) {
+      // A Patient record's id is the patient's pseudonym.
+      const head = readRecordHead(state, fromHex(patientHex));
+      if (head?.resourceType !== 'Patient' || head.status !== 'active') continue;
+      if (head.custodian === this.#orgId) continue;
+      if (
+        decide(state, recordAccessRequest(head, requester, purpose), time).decision !== 'permit'
+      ) {
+        continue;
+      }
+      if (permitted.length === fhirLimits.searchCountMax) {
+        issues.push({
+          severity: 'information',
+          code: 'too-costly',
+          diagnostics: `more than ${fhirLimits.searchCountMax} patients shared with you: the first ${fhirLimits.searchCountMax} are listed; open the others by id`,
+        });
+        break;
+      }
+      permitted.push(patientHex);
+    }
+    const patients: Resource[] = [];
+    for (const id of permitted) {
+      try {
+        patients.push(await this.read(context, { type: 'Patient', id }));
+      } catch (error) {
+        // A custodian that does not answer, or a consent revoked meanwhile, leaves one out.
+        if (!(error instanceof FhirError) || error.status === 500) throw error;
+        issues.push(this.#warningOf(error));
+      }
+    }
+    return this.#bundleOf(context, patients, issues);
+  }
+
+  /**
+   * `GET /Patient/{id}/$everything` (FHIR R4 patient-operation-everything.html): the patient's
+   * records, wherever they are held, that the caller may read — found from the chain's anchors
+   * and each read as `read` does (decided, audited, fetched from its custodian). The Patient
+   * record goes first: when it is refused the whole request is, with the denial's advice (one
+   * audited denial, not one per record). Records refused after it are left out with a
+   * `suppressed` issue that does not count them (CONVENTIONS.md "Break-glass"); a custodian that
+   * does not answer leaves its records out with a warning.
+   */
+  async patientEverything(
+    context: RecordsRequestContext,
+    request: { id: string },
+  ): Promise<Bundle> {
+    const patientId = idBytes('Patient', request.id);
+    if (readPatient(this.#node.stateReader(), patientId) === null) {
+      throw notFound('Patient', request.id);
+    }
+    this.#scope(context, { type: 'Patient', interaction: 'read', patient: request.id });
+    const recordIds = [...(this.#recordsByPatient().get(request.id) ?? [])];
+    if (recordIds.length > recordsLimits.searchCandidatesMax) {
+      throw new FhirError(
+        'business-rule',
+        `Patient/${request.id} has more than ${recordsLimits.searchCandidatesMax} records; search them by type`,
+        { status: 422 },
+      );
+    }
+    const ordered = [request.id, ...recordIds.filter((id) => id !== request.id)];
+    const resources: Resource[] = [];
+    const issues: OperationOutcomeIssue[] = [];
+    let firstDenial: FhirError | null = null;
+    for (const recordId of ordered) {
+      const head = readRecordHead(this.#node.stateReader(), fromHex(recordId));
+      if (head === null || head.status !== 'active') continue;
+      if (!(clinicalResourceTypes as readonly string[]).includes(head.resourceType)) continue;
+      try {
+        resources.push(await this.read(context, { type: head.resourceType, id: recordId }));
+      } catch (error) {
+        if (!(error instanceof FhirError) || error.status === 500) throw error;
+        if (error.status === 403) {
+          if (recordId === request.id) throw error;
+          firstDenial ??= error;
+        } else if (error.status !== 404 && error.status !== 410) {
+          issues.push(this.#warningOf(error));
+        }
+      }
+    }
+    if (firstDenial !== null) {
+      if (resources.length === 0) throw firstDenial;
+      issues.unshift(suppressedIssue());
+    }
+    return this.#bundleOf(context, resources, issues);
   }
 
   /** Contract events about the token's patient, as blocks commit (patients only). */

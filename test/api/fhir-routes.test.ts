@@ -698,13 +698,13 @@ test('PATCH is 405 with Allow; unknown paths and types under /fhir are 404 Opera
     '/fhir/observation',
     '/fhir/Medication',
     '/fhir/Observation/_history',
-    '/fhir/Patient/p1/$everything',
+    '/fhir/Patient/p1/$summary',
   ]) {
     assertOutcome(await s.app.inject({ method: 'GET', url, headers: s.auth }), 404, 'not-found');
   }
   assertRejected(s.service, {
     method: 'GET',
-    path: 'Patient/p1/$everything',
+    path: 'Patient/p1/$summary',
     status: 404,
     code: 'not-found',
     withToken: false,
@@ -814,6 +814,55 @@ test('X-MedLedger-Transaction on a Consent write reaches the service as bytes; m
   // Other types ignore the header: it carries consent transactions only.
   const ignored = await post('not base64!', 'Observation', observation);
   assert.equal(ignored.statusCode, 201, ignored.body);
+  await s.app.close();
+});
+
+test('MedLedger operations: Patient/$shared, Patient/{id}/$everything, closing a break-glass review', async () => {
+  const s = await setup();
+  const get = (url: string, auth = s.auth) => s.app.inject({ method: 'GET', url, headers: auth });
+  const shared = await get('/fhir/Patient/$shared');
+  assert.equal(shared.statusCode, 200, shared.body);
+  assert.equal(shared.json<Bundle>().type, 'searchset');
+  assert.equal(s.service.calls.at(-1)!.interaction, 'shared-patients');
+  assertOutcome(await get('/fhir/Patient/$shared', {} as typeof s.auth), 401, 'login');
+
+  const everything = await get('/fhir/Patient/pat-1/$everything');
+  assert.equal(everything.statusCode, 200, everything.body);
+  assert.deepEqual(s.service.calls.at(-1)!.request, { id: 'pat-1' });
+  assertOutcome(await get('/fhir/Patient/not%20an%20id/$everything'), 400, 'value', /id/);
+
+  const signed = new Uint8Array([0x84, 0x01, 0x02, 0xfe]);
+  const close = (header: string | undefined) =>
+    s.app.inject({
+      method: 'POST',
+      url: '/fhir/$break-glass-review',
+      headers: {
+        ...s.auth,
+        ...(header === undefined ? {} : { 'x-medledger-transaction': header }),
+      },
+    });
+  const closed = await close(Buffer.from(signed).toString('base64url'));
+  assert.equal(closed.statusCode, 200, closed.body);
+  assert.equal(closed.json<OperationOutcome>().resourceType, 'OperationOutcome');
+  assert.equal(s.service.calls.at(-1)!.interaction, 'close-break-glass-review');
+  assert.deepEqual(
+    (s.service.calls.at(-1)!.request as { signedTransaction: Uint8Array }).signedTransaction,
+    signed,
+  );
+  const none = await close(undefined);
+  assert.equal(none.statusCode, 200, none.body);
+  assert.equal(
+    (s.service.calls.at(-1)!.request as { signedTransaction: unknown }).signedTransaction,
+    null,
+  );
+  assertOutcome(await close('not base64!'), 400, 'value', /X-MedLedger-Transaction/);
+  assertRejected(s.service, {
+    method: 'POST',
+    path: '$break-glass-review',
+    status: 400,
+    code: 'value',
+    withToken: true,
+  });
   await s.app.close();
 });
 

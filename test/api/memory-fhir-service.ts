@@ -247,6 +247,27 @@ export class MemoryFhirService implements FhirService {
     return Promise.resolve({ resourceType: 'Bundle', type: 'searchset', total: 0, entry: [] });
   }
 
+  closeBreakGlassReview(
+    context: FhirRequestContext,
+    request: { signedTransaction: Uint8Array | null },
+  ): Promise<OperationOutcome> {
+    this.#enter('close-break-glass-review', context, request);
+    return Promise.resolve({
+      resourceType: 'OperationOutcome',
+      issue: [{ severity: 'information', code: 'informational', diagnostics: 'reviewed' }],
+    });
+  }
+
+  sharedPatients(context: FhirRequestContext): Promise<Bundle> {
+    this.#enter('shared-patients', context, null);
+    return Promise.resolve({ resourceType: 'Bundle', type: 'searchset', total: 0, entry: [] });
+  }
+
+  patientEverything(context: FhirRequestContext, request: { id: string }): Promise<Bundle> {
+    this.#enter('everything', context, request);
+    return Promise.resolve({ resourceType: 'Bundle', type: 'searchset', total: 0, entry: [] });
+  }
+
   subscribeNotifications(context: FhirRequestContext): () => void {
     this.#enter('notifications', context, null);
     return () => undefined;

@@ -27,6 +27,7 @@ import {
   issueDemoToken,
   newConsentId,
   revokeConsent,
+  signContractTransaction,
   submitContractTransaction,
 } from '../../src/cli/index.ts';
 import { type Ed25519KeyPair, ed25519Verify } from '../../src/crypto/index.ts';
@@ -51,6 +52,8 @@ const unconsciousId = toHex(unconsciousKey.publicKey.slice(0, 16));
 // A third, who asks for erasure.
 const erasedKey = generateEd25519KeyPair();
 const erasedId = toHex(erasedKey.publicKey.slice(0, 16));
+// B's privacy officer keeps their key: they sign the closing of break-glass reviews.
+const officerKey = generateEd25519KeyPair();
 const custodian = 0; // organisation A holds the records
 const requester = 1; // organisation B asks for them
 
@@ -138,23 +141,23 @@ before(async () => {
   network = await TestNetwork.create({ validators: 4, loadSigners: 0, logLevel: 'warn' });
   await network.startValidators();
   nodeKeys = await Promise.all(network.nodes.map((node) => loadEd25519KeyFile(node.keyFile)));
-  const register = (index: number, practitionerId: string, roles: string[]) =>
+  const register = (
+    index: number,
+    practitionerId: string,
+    roles: string[],
+    publicKey = generateEd25519KeyPair().publicKey,
+  ) =>
     submitContractTransaction({
       url: network.url(index),
       chainId: network.chainId,
       keyPair: nodeKeys[index]!,
       kind: 'identity.register-practitioner',
-      body: {
-        practitionerId,
-        publicKey: generateEd25519KeyPair().publicKey,
-        roles,
-        active: true,
-      },
+      body: { practitionerId, publicKey, roles, active: true },
     });
   await register(custodian, 'dr-ada', ['physician']);
   await register(requester, 'dr-bo', ['physician']);
   await register(requester, 'dr-erin', ['physician', 'break-glass']);
-  await register(requester, 'po-bea', ['privacy-officer']);
+  await register(requester, 'po-bea', ['privacy-officer'], officerKey.publicKey);
   await register(custodian, 'po-cal', ['privacy-officer']);
   await submitContractTransaction({
     url: network.url(custodian),
@@ -436,6 +439,176 @@ test('break-glass opens access for a designated clinician with a reason, and is 
     path: '$break-glass-review',
   });
   assert.equal(notOfficer.status, 403);
+});
+
+test('a privacy officer closes a break-glass review with their own signed transaction', async () => {
+  const officer: DemoUser = {
+    kind: 'practitioner',
+    orgId: orgOf(requester),
+    practitionerId: 'po-bea',
+  };
+  const officerToken = await token(requester, officer);
+  const queue = async () => {
+    const answer = await fhirRequest<Bundle<AuditEvent>>({
+      url: network.url(requester),
+      token: officerToken,
+      method: 'GET',
+      path: '$break-glass-review',
+    });
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    return (answer.body.entry ?? []).map((entry) => entry.resource!);
+  };
+  // The grant of the break-glass test above, opened by B's emergency clinician.
+  const grant = (await queue()).find((event) => JSON.stringify(event.agent).includes('dr-erin'));
+  assert.ok(grant?.id !== undefined, 'the break-glass use awaits review');
+  const breakGlassId = Buffer.from(grant.id, 'hex');
+  const sign = (outcome: 'justified' | 'unjustified', keyPair = officerKey) =>
+    signContractTransaction({
+      url: network.url(requester),
+      chainId: network.chainId,
+      keyPair,
+      kind: 'access.close-review',
+      body: { breakGlassId, outcome, noteCode: 'emergency-confirmed' },
+    });
+  const close = async (signed: Uint8Array | null, bearer = officerToken) =>
+    fhirRequest({
+      url: network.url(requester),
+      token: bearer,
+      method: 'POST',
+      path: '$break-glass-review',
+      headers:
+        signed === null
+          ? {}
+          : { 'x-medledger-transaction': Buffer.from(signed).toString('base64url') },
+    });
+
+  // Refused: no signed transaction; a clinician's token; a key that is not the officer's.
+  const unsigned = await close(null);
+  assert.equal(unsigned.status, 400, JSON.stringify(unsigned.body));
+  assert.match(JSON.stringify(unsigned.body), /signed by the privacy officer/);
+  const byClinician = await close(
+    await sign('justified'),
+    await token(requester, withOrg(clinicianB, requester)),
+  );
+  assert.equal(byClinician.status, 403, JSON.stringify(byClinician.body));
+  const otherKey = await close(await sign('justified', generateEd25519KeyPair()));
+  assert.equal(otherKey.status, 403, JSON.stringify(otherKey.body));
+
+  const closed = await close(await sign('justified'));
+  assert.equal(closed.status, 200, JSON.stringify(closed.body));
+  assert.match(JSON.stringify(closed.body), /reviewed: justified \(emergency-confirmed\)/);
+  assert.ok(
+    (await queue()).every((event) => event.id !== grant.id),
+    'the closed review left the queue',
+  );
+  // A review closes once: the contract refuses the second.
+  const again = await close(await sign('unjustified'));
+  assert.equal(again.status, 403, JSON.stringify(again.body));
+  assert.match(JSON.stringify(again.body), /already reviewed/);
+});
+
+test('Patient/$shared lists the patients who shared with the caller; $everything reads across custodians', async () => {
+  const tokenA = await token(custodian, withOrg(clinicianA, custodian));
+  const tokenB = await token(requester, withOrg(clinicianB, requester));
+  for (const id of [patientId, unconsciousId]) {
+    const created = await fhirRequest({
+      url: network.url(custodian),
+      token: tokenA,
+      method: 'POST',
+      path: 'Patient',
+      body: { resourceType: 'Patient', id, gender: 'unknown' },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+  }
+  // A record whose label (PSY) the patient's consents to B do not name.
+  const sensitive = await fhirRequest<Observation>({
+    url: network.url(custodian),
+    token: tokenA,
+    method: 'POST',
+    path: 'Observation',
+    body: observation('44249-1', ['R', 'PSY']),
+  });
+  assert.equal(sensitive.status, 201, JSON.stringify(sensitive.body));
+  await synced();
+
+  // B's clinician: the patient with a consent for B (the general one above) is listed, the one
+  // without is not; each listed Patient is the custodian's record.
+  const shared = await fhirRequest<Bundle>({
+    url: network.url(requester),
+    token: tokenB,
+    method: 'GET',
+    path: 'Patient/$shared',
+  });
+  assert.equal(shared.status, 200, JSON.stringify(shared.body));
+  const listed = (shared.body.entry ?? []).map((entry) => entry.resource!);
+  assert.ok(
+    listed.some((resource) => resource.resourceType === 'Patient' && resource.id === patientId),
+  );
+  assert.ok(listed.every((resource) => resource.id !== unconsciousId));
+  // A's own patients are not "shared" with A: A finds them with a search.
+  const ownA = await fhirRequest<Bundle>({
+    url: network.url(custodian),
+    token: tokenA,
+    method: 'GET',
+    path: 'Patient/$shared',
+  });
+  assert.equal(ownA.status, 200);
+  assert.ok((ownA.body.entry ?? []).every((entry) => entry.resource?.id !== patientId));
+  const byPatient = await fhirRequest({
+    url: network.url(custodian),
+    token: await token(custodian, patientUser()),
+    method: 'GET',
+    path: 'Patient/$shared',
+  });
+  assert.equal(byPatient.status, 403);
+
+  // $everything from B: the Patient and the records the consents permit, fetched from A; the
+  // PSY record is withheld with a `suppressed` issue that does not count it.
+  const everything = await fhirRequest<Bundle>({
+    url: network.url(requester),
+    token: tokenB,
+    method: 'GET',
+    path: `Patient/${patientId}/$everything`,
+  });
+  assert.equal(everything.status, 200, JSON.stringify(everything.body));
+  const entries = everything.body.entry ?? [];
+  const resources = entries
+    .filter((entry) => entry.search?.mode === 'match')
+    .map((entry) => entry.resource!);
+  assert.equal(resources[0]?.resourceType, 'Patient');
+  assert.ok(resources.some((resource) => resource.resourceType === 'Observation'));
+  assert.ok(resources.every((resource) => resource.id !== sensitive.body.id));
+  assert.equal(everything.body.total, resources.length);
+  const outcome = entries.find((entry) => entry.search?.mode === 'outcome')?.resource;
+  assert.match(JSON.stringify(outcome), /"code":"suppressed"/);
+  // The custodian's clinician sees every record of their own patient, the PSY one included.
+  const atCustodian = await fhirRequest<Bundle>({
+    url: network.url(custodian),
+    token: tokenA,
+    method: 'GET',
+    path: `Patient/${patientId}/$everything`,
+  });
+  assert.equal(atCustodian.status, 200);
+  assert.ok(
+    (atCustodian.body.entry ?? []).some((entry) => entry.resource?.id === sensitive.body.id),
+  );
+
+  // Without consent: the whole request is refused with what the clinician can do.
+  const refused = await fhirRequest({
+    url: network.url(requester),
+    token: tokenB,
+    method: 'GET',
+    path: `Patient/${unconsciousId}/$everything`,
+  });
+  assert.equal(refused.status, 403, JSON.stringify(refused.body));
+  assert.match(JSON.stringify(refused.body), /Ask the patient for consent/);
+  const unknown = await fhirRequest({
+    url: network.url(requester),
+    token: tokenB,
+    method: 'GET',
+    path: `Patient/${'0'.repeat(32)}/$everything`,
+  });
+  assert.equal(unknown.status, 404);
 });
 
 test('erasure: the records become unreadable on every node; the chain still agrees', async () => {
