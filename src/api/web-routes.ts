@@ -32,6 +32,8 @@ export type DemoSignInResult =
       readonly user: DemoSignInUser;
       /** A patient's Ed25519 seed (hex), so the portal signs their consents in the browser. */
       readonly patientKey: string | null;
+      /** A practitioner's Ed25519 seed (hex), for what they sign themselves (review closes). */
+      readonly practitionerKey: string | null;
     }
   | { readonly elsewhere: string };
 

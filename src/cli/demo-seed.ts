@@ -1,7 +1,7 @@
 /**
  * Seeds a new demo network with a synthetic population (src/synthetic, a fixed seed): each
  * organisation's node registers its practitioners (`identity.register-practitioner`, a fresh
- * Ed25519 key each) and enrols its patients (`identity.enrol-patient`, a fresh patient key saved
+ * Ed25519 key each, saved as `practitioners/<org>/<id>.key`, mode 0600) and enrols its patients (`identity.enrol-patient`, a fresh patient key saved
  * as `patients/<pseudonym>.key`, mode 0600); then each custodian's clinician creates the Patient
  * and every record through the node's FHIR API, and each patient grants the suggested consents
  * with a `consent.grant` signed by the patient's key. Writes `users.json` (decision 0057).
@@ -38,6 +38,15 @@ import {
 } from './demo-users.ts';
 import { getJson, submitBatch } from './node-client.ts';
 import { type FhirAnswer, fhirRequest, grantConsent, issueDemoToken } from './records-client.ts';
+
+/** Where the demo keeps a practitioner's key (mode 0600): `practitioners/<org>/<id>.key`. */
+export function demoPractitionerKeyFile(
+  dir: string,
+  orgId: string,
+  practitionerId: string,
+): string {
+  return join(dir, 'practitioners', orgId, `${practitionerId}.key`);
+}
 
 /** The seeding's tunable numbers. */
 export const demoSeedLimits = {
@@ -360,6 +369,17 @@ export async function seedDemo(options: {
     });
     patientKeys.set(patient.pseudonym, keyPair);
   }
+  // Practitioners sign some transactions themselves (a privacy officer closes a break-glass
+  // review with their own key): the demo keeps their keys as it keeps the patients'.
+  const practitionerKeys = new Map<string, Ed25519KeyPair>();
+  for (const practitioner of population.practitioners) {
+    const keyPair = generateEd25519KeyPair();
+    await saveKeyFile({
+      path: demoPractitionerKeyFile(dir, practitioner.orgId, practitioner.practitionerId),
+      key: { kind: 'ed25519', seed: keyPair.seed },
+    });
+    practitionerKeys.set(`${practitioner.orgId}/${practitioner.practitionerId}`, keyPair);
+  }
   await settleAll(
     nodes.map(async (seedNode) => {
       const keyPair = await loadEd25519KeyFile(seedNode.keyFile);
@@ -370,7 +390,9 @@ export async function seedDemo(options: {
             kind: 'identity.register-practitioner',
             body: {
               practitionerId: practitioner.practitionerId,
-              publicKey: generateEd25519KeyPair().publicKey,
+              publicKey: practitionerKeys.get(
+                `${practitioner.orgId}/${practitioner.practitionerId}`,
+              )!.publicKey,
               roles: [...practitioner.roles],
               active: true,
             },

@@ -3,14 +3,17 @@
  * `--demo-sign-in <demo folder>` lists the users of `users.json` and issues a token to the one
  * chosen — signed with this node's token key, for users of this node's organisation only (the
  * others are sent to their own node). A patient also gets their key's seed, which the demo keeps
- * in `patients/<pseudonym>.key`, so that the portal signs their consents in the browser. There is
+ * in `patients/<pseudonym>.key`, so that the portal signs their consents in the browser, and a
+ * practitioner theirs (a privacy officer signs the close of a break-glass review). There is
  * no password: this exists for the demo on 127.0.0.1 and nowhere else.
  */
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import type { DemoSignInResult, DemoSignInService, DemoSignInUser } from '../api/index.ts';
 import { toHex } from '../base/index.ts';
 import { loadEd25519KeyFile } from '../keys/index.ts';
+import { demoPractitionerKeyFile } from './demo-seed.ts';
 import { checkNoPatientPurpose, checkPurposeAndReason } from './demo-token.ts';
 import { demoUserOf, findDemoUser, loadDemoUsers } from './demo-users.ts';
 import { issueDemoToken } from './records-client.ts';
@@ -51,8 +54,14 @@ export function demoSignIn(options: {
         entry.kind === 'patient'
           ? toHex((await loadEd25519KeyFile(join(folder, 'patients', `${entry.id}.key`))).seed)
           : null;
+      // A demo seeded before practitioners' keys were kept has none: the page asks for a file.
+      const practitionerFile = demoPractitionerKeyFile(folder, entry.orgId, entry.id);
+      const practitionerKey =
+        entry.kind === 'practitioner' && existsSync(practitionerFile)
+          ? toHex((await loadEd25519KeyFile(practitionerFile)).seed)
+          : null;
       const user = users().find((candidate) => candidate.name === entry.name)!;
-      return { token, user, patientKey };
+      return { token, user, patientKey, practitionerKey };
     },
   };
 }

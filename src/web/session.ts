@@ -12,6 +12,8 @@ export interface Session {
   readonly token: string;
   readonly user: DemoSignInUser;
   readonly patientKey: string | null;
+  /** A practitioner's key seed (hex) on the demo, for what they sign themselves. */
+  readonly practitionerKey?: string | null;
   /** Set when the token carries a break-glass purpose: until when (Unix ms) and why. */
   readonly breakGlass: {
     readonly purpose: string;

@@ -17,6 +17,7 @@ export interface DemoSignInAnswer {
   readonly token: string;
   readonly user: DemoSignInUser;
   readonly patientKey: string | null;
+  readonly practitionerKey: string | null;
 }
 
 /** `GET /chain/status`. */
