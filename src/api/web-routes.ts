@@ -104,6 +104,8 @@ export function webRoutes(
   const { directory, demo } = options;
   app.get('/', (_request, reply) => reply.redirect('/app/'));
   app.get('/app', (_request, reply) => reply.redirect('/app/'));
+  // The page names its (empty) icon; a browser that asks anyway gets no content, not a 404.
+  app.get('/favicon.ico', (_request, reply) => reply.code(204).send());
   app.get('/app/', (_request, reply) => sendAppFile(reply, directory, 'index.html'));
   app.get<{ Params: { file: string } }>('/app/:file', (request, reply) =>
     sendAppFile(reply, directory, request.params.file),

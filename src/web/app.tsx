@@ -51,7 +51,11 @@ export function App() {
   const [route, setRoute] = useState<Route>(routeOfHash(window.location.hash) ?? homeOf(session));
 
   useEffect(() => {
-    const onHash = () => setRoute(routeOfHash(window.location.hash) ?? homeOf(loadSession()));
+    // Only `#/…` hashes are routes; another one (an in-page anchor) leaves the page as it is.
+    const onHash = () => {
+      if (!window.location.hash.startsWith('#/')) return;
+      setRoute(routeOfHash(window.location.hash) ?? homeOf(loadSession()));
+    };
     window.addEventListener('hashchange', onHash);
     return () => window.removeEventListener('hashchange', onHash);
   }, []);
@@ -79,7 +83,15 @@ export function App() {
 
   return (
     <>
-      <a class="skip-link" href="#main">
+      <a
+        class="skip-link"
+        href="#main"
+        onClick={(event) => {
+          // Move focus to the content without touching the hash, which holds the route.
+          event.preventDefault();
+          document.getElementById('main')?.focus();
+        }}
+      >
         Skip to content
       </a>
       <header class="site-header">
