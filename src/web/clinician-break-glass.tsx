@@ -149,8 +149,9 @@ export function BreakGlassDialog(props: {
         <h2 id="break-glass-title">Break the glass</h2>
         <p id="break-glass-about">
           Emergency access to <strong>{props.patientLabel}</strong> without their consent. It is
-          recorded on the ledger, the patient is told, and a privacy officer reviews every use. It
-          ends when your emergency sign-in does (15 minutes).
+          recorded on the ledger, the patient is told, and a privacy officer reviews every use. Your
+          emergency sign-in lasts 15 minutes; the grant it opens on the ledger stays open for up to
+          an hour (the network's limit) and every read under it is listed for review.
         </p>
         <fieldset>
           <legend>Purpose of use</legend>
