@@ -386,14 +386,6 @@ export function appUrl(url: string, route: string): string {
   return `${url}/app/#/${route.replace(/^#?\/?/, '')}`;
 }
 
-/**
- * Console errors the pages are allowed: none. (The page names an empty icon and the node answers
- * `/favicon.ico` with 204; `sign-in.test.ts` checks both.)
- */
-export function isToleratedConsoleError(_text: string, _url: string): boolean {
-  return false;
-}
-
 /** What went wrong on each watched page: console errors, page errors, foreign requests. */
 const problemsOf = new WeakMap<Page, string[]>();
 
@@ -419,7 +411,6 @@ export async function openPage(
   originOf.set(page, allowed);
   page.on('console', (message) => {
     if (message.type() !== 'error') return;
-    if (isToleratedConsoleError(message.text(), message.location().url)) return;
     if (options.allowConsoleErrors?.test(message.text()) === true) return;
     const where = message.location();
     problems.push(`console error: ${message.text()} (${where.url}:${where.lineNumber})`);
