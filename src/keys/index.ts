@@ -2,6 +2,7 @@
 export { generateEd25519KeyPair, generateX25519KeyPair } from './generate-key-pair.ts';
 export { saveKeyFile, keyFileMode, keyDirectoryMode } from './save-key-file.ts';
 export { loadKeyFile, loadEd25519KeyFile, loadX25519KeyFile } from './load-key-file.ts';
+export { saveSecretFile, readSecretFile } from './secret-file.ts';
 export {
   keyFileKind,
   keyFileVersion,

@@ -13,13 +13,9 @@
  * whose key was pasted from another file, is refused. The operator compares it with the id a
  * vault reports (`RecordVault.kekId`, and `wrong-kek` errors name both ids).
  */
-import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, rename, unlink } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 
 import { fromHex, fromUtf8, toHex } from '../base/index.ts';
-import { KeyFileError, KeyFileErrorCode, keyDirectoryMode, keyFileMode } from '../keys/index.ts';
+import { KeyFileError, KeyFileErrorCode, readSecretFile, saveSecretFile } from '../keys/index.ts';
 import type { VaultKek } from './kek.ts';
 import { kekKeyOf, vaultKekFromBytes } from './kek.ts';
 import { vaultLimits } from './limits.ts';
@@ -31,10 +27,6 @@ export const vaultKekFileKind = 'medledger-vault-kek';
 export const vaultKekFileVersion = 1;
 
 const fields = ['kind', 'version', 'algorithm', 'kekId', 'key'];
-
-function hasCode(error: unknown, code: string): boolean {
-  return error instanceof Error && 'code' in error && error.code === code;
-}
 
 function malformed(path: string, problem: string): KeyFileError {
   return new KeyFileError(KeyFileErrorCode.malformed, `KEK file ${path} is malformed: ${problem}`, {
@@ -130,75 +122,24 @@ export function decodeVaultKekFile(options: { path: string; bytes: Uint8Array })
   }
 }
 
-async function syncDirectory(directory: string): Promise<void> {
-  const handle = await open(directory, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 /**
- * Saves `kek` at `path`, mode 0600, creating missing directories with mode 0700: a temporary
- * file made with `O_EXCL` and mode 0600, written and fsynced, then linked into place (refusing
- * an existing file: `KeyFileError` `already-exists`) or renamed over it when `overwrite` is true,
- * and the directory fsynced. Save a new KEK this way before `rotateKek`, never after.
+ * Saves `kek` at `path`, mode 0600, creating missing directories with mode 0700 (keys'
+ * `saveSecretFile`: a temporary 0600 file made with `O_EXCL`, fsynced, then linked into place —
+ * refusing an existing file: `KeyFileError` `already-exists` — or renamed over it when
+ * `overwrite` is true, and the directory fsynced). Save a new KEK this way before `rotateKek`,
+ * never after.
  */
 export async function saveVaultKekFile(options: {
   path: string;
   kek: VaultKek;
   overwrite?: boolean;
 }): Promise<void> {
-  const { path, kek, overwrite = false } = options;
-  const text = encodeVaultKekFile(kek);
-  const directory = dirname(path);
-  await mkdir(directory, { recursive: true, mode: keyDirectoryMode });
-  const temporary = join(directory, `.${basename(path)}.${randomBytes(8).toString('hex')}.tmp`);
-  const handle = await open(temporary, 'wx', keyFileMode);
-  let renamed = false;
-  try {
-    try {
-      await handle.chmod(keyFileMode);
-      await handle.writeFile(text, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    if (overwrite) {
-      await rename(temporary, path);
-      renamed = true;
-    } else {
-      try {
-        await link(temporary, path);
-      } catch (error) {
-        if (hasCode(error, 'EEXIST')) {
-          throw new KeyFileError(
-            KeyFileErrorCode.alreadyExists,
-            `KEK file ${path} already exists; refusing to overwrite a key (move it away first, or pass overwrite: true)`,
-            { path },
-          );
-        }
-        throw error;
-      }
-    }
-    await syncDirectory(directory);
-  } finally {
-    if (!renamed) await unlink(temporary).catch(() => undefined);
-  }
-}
-
-async function openKekFile(path: string): Promise<FileHandle> {
-  try {
-    return await open(path, 'r');
-  } catch (error) {
-    if (hasCode(error, 'ENOENT')) {
-      throw new KeyFileError(KeyFileErrorCode.notFound, `KEK file ${path} does not exist`, {
-        path,
-      });
-    }
-    throw error;
-  }
+  await saveSecretFile({
+    path: options.path,
+    text: encodeVaultKekFile(options.kek),
+    label: 'KEK file',
+    ...(options.overwrite === undefined ? {} : { overwrite: options.overwrite }),
+  });
 }
 
 /**
@@ -206,39 +147,12 @@ async function openKekFile(path: string): Promise<FileHandle> {
  * gives its group or other users any permission (`KeyFileError` `too-open`; `chmod 600` fixes
  * it), and throws `not-found`, `not-a-file`, `malformed`, `wrong-kind` or `unsupported-version`.
  */
-export async function loadVaultKekFile(path: string): Promise<VaultKek> {
-  const handle = await openKekFile(path);
-  try {
-    const stats = await handle.stat();
-    if (!stats.isFile()) {
-      throw new KeyFileError(
-        KeyFileErrorCode.notAFile,
-        `KEK file ${path} is not a regular file (expected a file written by saveVaultKekFile)`,
-        { path },
-      );
-    }
-    const permissions = stats.mode & 0o777;
-    if ((permissions & 0o077) !== 0) {
-      const mode = permissions.toString(8).padStart(4, '0');
-      throw new KeyFileError(
-        KeyFileErrorCode.tooOpen,
-        `KEK file ${path} has mode ${mode}: its group or other users have access, and a key file must be open to its owner only; run chmod 600 ${path}`,
-        { path, mode },
-      );
-    }
-    const buffer = new Uint8Array(vaultLimits.kekFileBytesMax + 1);
-    let length = 0;
-    while (length < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-    }
-    try {
-      return decodeVaultKekFile({ path, bytes: buffer.subarray(0, length) });
-    } finally {
-      buffer.fill(0);
-    }
-  } finally {
-    await handle.close();
-  }
+export function loadVaultKekFile(path: string): Promise<VaultKek> {
+  return readSecretFile({
+    path,
+    label: 'KEK file',
+    writtenBy: 'saveVaultKekFile',
+    bytesMax: vaultLimits.kekFileBytesMax,
+    decode: (bytes) => decodeVaultKekFile({ path, bytes }),
+  });
 }
