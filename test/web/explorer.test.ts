@@ -241,8 +241,10 @@ test("a block's transactions show kind, id, signer and size, never a body; a hei
     await field.fill('twelve');
     await field.press('Enter');
     await page.getByRole('alert').filter({ hasText: 'Enter a block height' }).waitFor();
+    // The live refresh may read blocks of its window meanwhile; neither refused height is asked.
+    const refused = [`/chain/blocks/${height + 1000}`, '/chain/blocks/twelve'];
     assert.deepEqual(
-      requested.filter((path) => path.startsWith('/chain/blocks/')),
+      requested.filter((path) => refused.includes(path)),
       [],
       'a refused height was requested',
     );
