@@ -81,3 +81,4 @@ export {
   type AuthIssueType,
   type OAuthErrorCode,
 } from './errors.ts';
+export { cachedTokenVerifier, type AccessTokenVerifier } from './verified-token-cache.ts';

@@ -28,4 +28,9 @@ export const authLimits = {
   clientKeysMax: 16,
   /** Longest token endpoint form parameter, in characters. */
   formValueCharsMax: 16 * 1024,
+  /**
+   * Most verified access tokens a node remembers (`cachedTokenVerifier`); each entry is the token
+   * string and its claims, about 2 KB.
+   */
+  verifiedTokenCacheEntriesMax: 1024,
 } as const;

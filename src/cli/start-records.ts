@@ -12,6 +12,8 @@ import type { FhirRoutesOptions, SmartRoutesOptions } from '../api/index.ts';
 import {
   type AccessTokenSigner,
   MemoryReplayCache,
+  authLimits,
+  cachedTokenVerifier,
   type TokenSigningKey,
   ed25519PublicJwk,
   loadOrCreateTokenSigningKey,
@@ -115,13 +117,17 @@ export async function startRecords(options: {
       realm: `medledger ${orgId}`,
       publicBaseUrl: fhirBase,
       tokens: {
-        verify: (token) =>
-          verifyAccessToken(token, {
-            keys: [signingKey],
-            issuer: baseUrl,
-            audience: fhirBase,
-            now: Date.now(),
-          }),
+        verify: cachedTokenVerifier({
+          verify: (token) =>
+            verifyAccessToken(token, {
+              keys: [signingKey],
+              issuer: baseUrl,
+              audience: fhirBase,
+              now: Date.now(),
+            }),
+          entriesMax: authLimits.verifiedTokenCacheEntriesMax,
+          nowMs: () => Date.now(),
+        }),
       },
     },
     smart: {
