@@ -20,7 +20,7 @@ import {
   stateTreeUpdate,
 } from '../merkle/index.ts';
 import type { ContractAction } from './action.ts';
-import { anchorRecord, eraseRecord } from './anchor-record.ts';
+import { anchorRecord, anchorRecordBatch, eraseRecord } from './anchor-record.ts';
 import { applyDueChanges } from './apply-changes.ts';
 import { BlockState, type ContractEvent, type TxEnvironment, TxScope } from './block-state.ts';
 import { addDelegate, enrolPatient, removeDelegate, rotatePatientKey } from './enrol-patient.ts';
@@ -48,6 +48,7 @@ export const contractActions: ReadonlyMap<string, ContractAction<unknown>> = new
       addDelegate,
       removeDelegate,
       anchorRecord,
+      anchorRecordBatch,
       eraseRecord,
       grantConsent,
       revokeConsent,

@@ -36,6 +36,7 @@ export {
 } from './execute-block.ts';
 export {
   type AnchorRecordInput,
+  type AnchorRecordBatchInput,
   type ContractBodies,
   type ContractKind,
   contractBody,
@@ -119,6 +120,7 @@ export {
   type TxResult,
   type EvidenceRecord,
   type AnchorRecordBody,
+  type AnchorRecordBatchBody,
   type EraseRecordBody,
   type GrantConsentBody,
   type RevokeConsentBody,

@@ -10,6 +10,15 @@ export const contractLimits = {
   txCostMax: 40_000,
   /** Most audit events in one `access.record` batch. */
   auditBatchEventsMax: 256,
+  /**
+   * Most anchors in one `record.anchor-batch` (decision 0058). Bound by the chain's transaction
+   * size, not by cost: the worst anchor the records service writes (a 64-byte custodian id, the
+   * longest clinical type, all 8 chain labels) is about 200 bytes, so 256 of them in a
+   * transaction with a 64-byte chain id take 52,170 bytes of `txBytesMax`' 65,536 (500 would
+   * take 101,702), and cost 8,705 units (about 34 per anchor; 500 would cost about 17,000 of
+   * `txCostMax`' 40,000). Pinned by test/contracts/anchor-batch.test.ts.
+   */
+  recordAnchorBatchMax: 256,
   /** Most consents (active or revoked) stored for one patient. */
   consentsPerPatientMax: 64,
   /** Most nested provisions directly under one provision. */

@@ -297,6 +297,18 @@ export const AnchorRecordBodySchema = struct({
 });
 export type AnchorRecordBody = Infer<typeof AnchorRecordBodySchema>;
 
+/**
+ * `record.anchor-batch`: 1 to `recordAnchorBatchMax` anchors in one transaction, all or none
+ * (decision 0058); each item is exactly a `record.anchor` body.
+ */
+export const AnchorRecordBatchBodySchema = struct({
+  anchors: array(AnchorRecordBodySchema, {
+    itemsMin: 1,
+    itemsMax: contractLimits.recordAnchorBatchMax,
+  }),
+});
+export type AnchorRecordBatchBody = Infer<typeof AnchorRecordBatchBodySchema>;
+
 export const EraseRecordBodySchema = struct({
   recordId: pseudonym(),
   version: uint({ min: 1 }),

@@ -31,6 +31,11 @@ export type AnchorRecordInput = Omit<AnchorRecordBody, 'dataMonth'> & {
   readonly dataMonth?: number | null;
 };
 
+/** The body of `record.anchor-batch` as callers build it: anchors as `record.anchor` takes them. */
+export interface AnchorRecordBatchInput {
+  readonly anchors: readonly AnchorRecordInput[];
+}
+
 /** The body type of every transaction kind. */
 export interface ContractBodies {
   'membership.propose': ProposeBody;
@@ -43,6 +48,7 @@ export interface ContractBodies {
   'identity.add-delegate': DelegateBody;
   'identity.remove-delegate': DelegateBody;
   'record.anchor': AnchorRecordInput;
+  'record.anchor-batch': AnchorRecordBatchInput;
   'record.erase': EraseRecordBody;
   'consent.grant': GrantConsentBody;
   'consent.revoke': RevokeConsentBody;
@@ -59,7 +65,12 @@ export function contractBody<K extends ContractKind>(kind: K, body: ContractBodi
   if (action === undefined) {
     throw new ContractError('unknown-kind', `no contract handles kind ${JSON.stringify(kind)}`);
   }
-  const complete = kind === 'record.anchor' ? withDataMonth(body as AnchorRecordInput) : body;
+  const complete =
+    kind === 'record.anchor'
+      ? withDataMonth(body as AnchorRecordInput)
+      : kind === 'record.anchor-batch'
+        ? { anchors: (body as AnchorRecordBatchInput).anchors.map(withDataMonth) }
+        : body;
   return decodeCbor(action.schema.encode(complete));
 }
 

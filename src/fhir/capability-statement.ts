@@ -143,7 +143,18 @@ export function capabilityStatement(options: CapabilityStatementOptions): Capabi
           ...clinicalResourceTypes.map((type) => resourceEntry(type, true)),
           ...chainViewResourceTypes.map((type) => resourceEntry(type, false)),
         ],
-        interaction: [{ code: 'transaction' }],
+        interaction: [
+          {
+            code: 'transaction',
+            documentation:
+              'All or nothing: every entry is checked and authorised first, then every version written is anchored in one record.anchor-batch. Consent entries are refused: each Consent needs the patient’s own signed transaction (POST /Consent).',
+          },
+          {
+            code: 'batch',
+            documentation:
+              'Each entry runs on its own as the single interaction would; a failed entry carries its OperationOutcome in response.outcome.',
+          },
+        ],
       },
     ],
   };

@@ -67,11 +67,17 @@ export {
 export { historyBundle, type HistoryVersion } from './history-bundle.ts';
 export {
   planTransaction,
+  planBatch,
   rewriteReferences,
   transactionResponseBundle,
+  batchResponseBundle,
+  type NewId,
+  type BatchEntryPlan,
   type TransactionOperation,
   type TransactionPlan,
   type TransactionEntryResult,
+  type FailedEntryResult,
+  type BundleEntryResult,
 } from './plan-transaction.ts';
 export { parseIfNoneExist, decideConditionalCreate } from './conditional-create.ts';
 export {

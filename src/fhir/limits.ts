@@ -2,6 +2,8 @@
  * Bounds of the FHIR edge (TIGER_STYLE: every size has a limit, named with its unit). Input beyond
  * them is refused with a 400 OperationOutcome naming the limit, never truncated.
  */
+import { contractLimits } from '../contracts/index.ts';
+
 export const fhirLimits = {
   /** Largest resource or Bundle body, in UTF-8 bytes. */
   resourceBytesMax: 4 * 1024 * 1024,
@@ -27,8 +29,12 @@ export const fhirLimits = {
   includeCountMax: 8,
   /** Longest `_cursor` value, in characters. */
   cursorCharactersMax: 256,
-  /** Most entries in one transaction Bundle. */
-  transactionEntryCountMax: 500,
+  /**
+   * Most entries in one transaction or batch Bundle: a transaction's writes are anchored in one
+   * `record.anchor-batch`, so no more than it holds (decision 0058; it was 500, which would not
+   * fit the chain's 64 KiB transaction).
+   */
+  transactionEntryCountMax: contractLimits.recordAnchorBatchMax,
   /** Most entries in one history Bundle page. */
   historyEntryCountMax: 1000,
 } as const;

@@ -3,13 +3,21 @@
  * before anything is done, so the Bundle is refused whole or run whole; new ids are given to
  * creates; `urn:uuid:` fullUrls are rewritten to `{type}/{id}` in every `reference`; operations
  * come out in the order of http.html#trules (DELETE, POST, PUT, GET). The caller runs them in one
- * atomic write and answers with `transactionResponseBundle`.
+ * atomic write and answers with `transactionResponseBundle`. A `batch` Bundle (`planBatch`) is
+ * checked entry by entry instead: each entry is planned or refused on its own, and the caller
+ * answers with `batchResponseBundle`, a failed entry carrying its OperationOutcome.
  */
-import type { Bundle, BundleEntry, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import type {
+  Bundle,
+  BundleEntry,
+  OperationOutcome,
+  OperationOutcomeIssue,
+  Resource,
+} from '@medplum/fhirtypes';
 
 import { parseIfNoneExist } from './conditional-create.ts';
 import { fhirLimits } from './limits.ts';
-import { FhirError } from './operation-outcome.ts';
+import { FhirError, type FhirErrorStatus } from './operation-outcome.ts';
 import { parseSearchRequest } from './parse-search.ts';
 import type { SearchRequest } from './parse-search.ts';
 import { isFhirId, isSupportedResourceType } from './resource-types.ts';
@@ -155,22 +163,68 @@ function parseEntryUrl(url: string): ParsedUrl | undefined {
  * (no randomness here). Throws one 400 `FhirError` listing every problem found, so nothing runs
  * when anything is wrong.
  */
-export function planTransaction(
+export function planTransaction(bundle: unknown, options: { newId: NewId }): TransactionPlan {
+  const entries = entriesOf(bundle, 'transaction');
+  const plan = planEntries(
+    entries.map((raw, index) => [index, raw] as const),
+    { newId: options.newId, refusal: 'transaction refused, nothing was done', batch: false },
+  );
+  return { ...plan, entryCount: entries.length };
+}
+
+/** What a batch entry became: its planned operation, or why it was refused. */
+export type BatchEntryPlan =
+  | { readonly entryIndex: number; readonly operation: TransactionOperation }
+  | { readonly entryIndex: number; readonly error: FhirError };
+
+/**
+ * Checks a `batch` Bundle and plans each entry on its own (FHIR R4 http.html#transaction: the
+ * entries of a batch are independent, and one that fails does not stop the others). A
+ * `urn:uuid:` reference to another entry is refused (a batch has no interdependencies). Throws
+ * only when the Bundle itself is not a batch; entry problems come back as that entry's error.
+ * Entries come back in the Bundle's order, which is the order they are processed in.
+ */
+export function planBatch(
   bundle: unknown,
-  options: { newId: () => string },
-): TransactionPlan {
-  const issues: OperationOutcomeIssue[] = [];
-  const problem: Problem = (message, where) =>
-    issues.push({ severity: 'error', code: 'invalid', diagnostics: message, expression: [where] });
+  options: { newId: NewId },
+): { readonly entries: readonly BatchEntryPlan[]; readonly entryCount: number } {
+  const entries = entriesOf(bundle, 'batch');
+  const planned = entries.map((raw, index): BatchEntryPlan => {
+    try {
+      const plan = planEntries([[index, raw]], {
+        newId: options.newId,
+        refusal: 'entry refused',
+        batch: true,
+      });
+      const operation = plan.operations[0];
+      if (operation === undefined) {
+        throw new FhirError('exception', 'a planned batch entry has no operation', {
+          status: 500,
+        });
+      }
+      return { entryIndex: index, operation };
+    } catch (error) {
+      if (!(error instanceof FhirError)) throw error;
+      return { entryIndex: index, error };
+    }
+  });
+  return { entries: planned, entryCount: entries.length };
+}
+
+/** Gives the id of a new resource; the entry's type and resource are there for ids they imply. */
+export type NewId = (create: { readonly type: string; readonly resource: Resource }) => string;
+
+/** The entries of a `kind` Bundle, once the Bundle's own shape and size are checked. */
+function entriesOf(bundle: unknown, kind: 'transaction' | 'batch'): unknown[] {
   if (!isRecord(bundle) || bundle['resourceType'] !== 'Bundle') {
     throw new FhirError('invalid', 'expected a Bundle, found another body', {
       expression: ['Bundle'],
     });
   }
-  if (bundle['type'] !== 'transaction') {
+  if (bundle['type'] !== kind) {
     throw new FhirError(
       'invalid',
-      `expected a Bundle of type transaction, found ${JSON.stringify(bundle['type'])}`,
+      `expected a Bundle of type ${kind}, found ${JSON.stringify(bundle['type'])}`,
       { expression: ['Bundle.type'] },
     );
   }
@@ -183,17 +237,35 @@ export function planTransaction(
   if (entries.length > fhirLimits.transactionEntryCountMax) {
     throw new FhirError(
       'invalid',
-      `expected at most ${fhirLimits.transactionEntryCountMax} entries in a transaction, found ${entries.length}`,
+      `expected at most ${fhirLimits.transactionEntryCountMax} entries in a ${kind}, found ${entries.length}`,
       { expression: ['Bundle.entry'] },
     );
   }
+  return entries as unknown[];
+}
 
+/**
+ * Checks `entries` (each with its index in the Bundle) together and plans them: throws one 400
+ * `FhirError` listing every problem, prefixed by `refusal`, so nothing runs when anything is wrong.
+ */
+function planEntries(
+  entries: ReadonlyArray<readonly [number, unknown]>,
+  options: { newId: NewId; refusal: string; batch: boolean },
+): Omit<TransactionPlan, 'entryCount'> {
+  const issues: OperationOutcomeIssue[] = [];
+  const problem: Problem = (message, where) =>
+    issues.push({ severity: 'error', code: 'invalid', diagnostics: message, expression: [where] });
   const references = new Map<string, string>();
   const operations: TransactionOperation[] = [];
   const touched = new Map<string, number>();
-  const creates: Array<{ index: number; type: string; fullUrl: string | undefined }> = [];
+  const creates: Array<{
+    index: number;
+    type: string;
+    fullUrl: string | undefined;
+    resource: Resource | undefined;
+  }> = [];
 
-  (entries as unknown[]).forEach((raw, index) => {
+  entries.forEach(([index, raw]) => {
     const where = `Bundle.entry[${index}]`;
     if (!isRecord(raw)) return problem('expected an entry object', where);
     const entry = raw as BundleEntry;
@@ -293,7 +365,7 @@ export function planTransaction(
             );
           }
         }
-        creates.push({ index, type: url.type, fullUrl });
+        creates.push({ index, type: url.type, fullUrl, resource });
         if (resource !== undefined) {
           operations.push({
             kind: 'create',
@@ -382,7 +454,9 @@ export function planTransaction(
     for (const reference of uuidReferences(operation.resource)) {
       if (!known.has(reference)) {
         problem(
-          `expected ${reference} to be the fullUrl of an entry of this Bundle, found none`,
+          options.batch
+            ? `expected no urn:uuid reference between the entries of a batch (they are independent), found ${reference}`
+            : `expected ${reference} to be the fullUrl of an entry of this Bundle, found none`,
           `Bundle.entry[${operation.entryIndex}].resource`,
         );
       }
@@ -393,7 +467,8 @@ export function planTransaction(
   if (issues.length === 0) {
     const planned = new Map<number, string>();
     for (const create of creates) {
-      const id = options.newId();
+      // Issues are none, so every create's resource was valid.
+      const id = options.newId({ type: create.type, resource: create.resource! });
       if (!isFhirId(id))
         throw new FhirError('exception', 'newId gave an id that is not a FHIR id', { status: 500 });
       planned.set(create.index, id);
@@ -409,15 +484,11 @@ export function planTransaction(
 
   if (issues.length > 0) {
     const [first, ...rest] = issues;
-    throw new FhirError(
-      'invalid',
-      `transaction refused, nothing was done: ${first!.diagnostics ?? 'invalid entry'}`,
-      {
-        expression: first!.expression ?? [],
-        issues: rest,
-        details: { issueCount: issues.length },
-      },
-    );
+    throw new FhirError('invalid', `${options.refusal}: ${first!.diagnostics ?? 'invalid entry'}`, {
+      expression: first!.expression ?? [],
+      issues: rest,
+      details: { issueCount: issues.length },
+    });
   }
 
   const rewritten = operations.map((operation): TransactionOperation => {
@@ -434,7 +505,7 @@ export function planTransaction(
   rewritten.sort(
     (a, b) => processingOrder[a.kind] - processingOrder[b.kind] || a.entryIndex - b.entryIndex,
   );
-  return { operations: rewritten, references, entryCount: entries.length };
+  return { operations: rewritten, references };
 }
 
 /** The outcome of one entry, as the caller ran it. */
@@ -449,31 +520,75 @@ export interface TransactionEntryResult {
   readonly resource?: Resource;
 }
 
-const reasonPhrases: Readonly<Record<TransactionEntryResult['status'], string>> = {
+/**
+ * An entry that failed on its own: any entry of a batch, or a read or search of a transaction,
+ * which runs once the writes are committed (decision 0058). Its OperationOutcome goes in
+ * `response.outcome` (FHIR R4 bundle.html: BundleEntry.response.outcome).
+ */
+export interface FailedEntryResult {
+  readonly entryIndex: number;
+  readonly status: FhirErrorStatus;
+  readonly outcome: OperationOutcome;
+}
+
+export type BundleEntryResult = TransactionEntryResult | FailedEntryResult;
+
+const reasonPhrases: Readonly<Record<BundleEntryResult['status'], string>> = {
   200: 'OK',
   201: 'Created',
   204: 'No Content',
   304: 'Not Modified',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  410: 'Gone',
+  412: 'Precondition Failed',
+  422: 'Unprocessable Entity',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
 };
+
+function responseBundle(
+  type: 'transaction-response' | 'batch-response',
+  results: readonly BundleEntryResult[],
+): Bundle {
+  const ordered = [...results].sort((a, b) => a.entryIndex - b.entryIndex);
+  return {
+    resourceType: 'Bundle',
+    type,
+    entry: ordered.map((result) => {
+      const status = `${result.status} ${reasonPhrases[result.status]}`;
+      if ('outcome' in result) return { response: { status, outcome: result.outcome } };
+      return {
+        ...(result.resource !== undefined ? { resource: result.resource } : {}),
+        response: {
+          status,
+          ...(result.location !== undefined ? { location: result.location } : {}),
+          ...(result.etag !== undefined ? { etag: result.etag } : {}),
+          ...(result.lastModified !== undefined ? { lastModified: result.lastModified } : {}),
+        },
+      };
+    }),
+  };
+}
 
 /**
  * The `transaction-response` Bundle (FHIR R4 bundle.html#transaction-response): one entry per
  * request entry, in the request's order, each with `response.status` and, where given, location,
  * etag, lastModified and the resource.
  */
-export function transactionResponseBundle(results: readonly TransactionEntryResult[]): Bundle {
-  const ordered = [...results].sort((a, b) => a.entryIndex - b.entryIndex);
-  return {
-    resourceType: 'Bundle',
-    type: 'transaction-response',
-    entry: ordered.map((result) => ({
-      ...(result.resource !== undefined ? { resource: result.resource } : {}),
-      response: {
-        status: `${result.status} ${reasonPhrases[result.status]}`,
-        ...(result.location !== undefined ? { location: result.location } : {}),
-        ...(result.etag !== undefined ? { etag: result.etag } : {}),
-        ...(result.lastModified !== undefined ? { lastModified: result.lastModified } : {}),
-      },
-    })),
-  };
+export function transactionResponseBundle(results: readonly BundleEntryResult[]): Bundle {
+  return responseBundle('transaction-response', results);
+}
+
+/**
+ * The `batch-response` Bundle (FHIR R4 http.html#transaction): as a transaction-response, and an
+ * entry that failed carries its status and OperationOutcome (`response.outcome`).
+ */
+export function batchResponseBundle(results: readonly BundleEntryResult[]): Bundle {
+  return responseBundle('batch-response', results);
 }

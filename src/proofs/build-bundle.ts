@@ -195,7 +195,10 @@ export function transactionInclusionJson(
   };
 }
 
-/** Finds the `kind` transaction of block `height` that wrote `recordId` version `version`. */
+/**
+ * Finds the `kind` transaction of block `height` that wrote `recordId` version `version`; for a
+ * `record.anchor`, a `record.anchor-batch` holding that version's anchor counts too.
+ */
 function findRecordTransaction(options: {
   source: ProofSource;
   height: number;
@@ -204,11 +207,15 @@ function findRecordTransaction(options: {
   version: number;
 }): TransactionPlace {
   const block = requireBlock(options.source, options.height);
+  const isVersion = (body: { recordId: Uint8Array; version: number }): boolean =>
+    equalBytes(body.recordId, options.recordId) && body.version === options.version;
   const index = block.txs.findIndex((tx) => {
-    if (tx.kind !== options.kind) return false;
     try {
-      const body = decodeContractBody(options.kind, tx.body);
-      return equalBytes(body.recordId, options.recordId) && body.version === options.version;
+      if (tx.kind === options.kind) return isVersion(decodeContractBody(options.kind, tx.body));
+      if (options.kind === 'record.anchor' && tx.kind === 'record.anchor-batch') {
+        return decodeContractBody('record.anchor-batch', tx.body).anchors.some(isVersion);
+      }
+      return false;
     } catch {
       return false;
     }

@@ -48,7 +48,9 @@ export function summariseVerifiedBundle(verified: VerifiedBundle): string[] {
       lines.push(
         `record ${short(record.recordId)} version ${record.version} (${record.resourceType}, custodian ${record.custodian}, patient ${short(record.patientId)})`,
         `content hash ${record.contentHash ?? '(none)'}; labels ${record.securityLabels.join(', ') || '(none)'}`,
-        `anchored by ${placed(claim.anchor)}`,
+        claim.batchIndex === null
+          ? `anchored by ${placed(claim.anchor)}`
+          : `anchored as anchors[${claim.batchIndex}] of the record.anchor-batch ${placed(claim.anchor)}`,
       );
       break;
     }

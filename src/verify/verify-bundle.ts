@@ -107,7 +107,10 @@ export type VerifiedClaim =
   | {
       readonly kind: 'record-version';
       readonly record: VerifiedRecordVersion;
+      /** A `record.anchor`, or a `record.anchor-batch` holding this version's anchor. */
       readonly anchor: VerifiedTransaction;
+      /** The anchor's place in a `record.anchor-batch` (`anchors[i]`), null for a `record.anchor`. */
+      readonly batchIndex: number | null;
     }
   | {
       readonly kind: 'erasure';
@@ -180,13 +183,20 @@ function claimError(part: string, message: string): VerifyError {
   return new VerifyError(VerifyErrorCode.claim, part, message);
 }
 
+type RecordTxKind = 'record.anchor' | 'record.anchor-batch' | 'record.erase';
+
+/** A decoded transaction of one of the kinds asked for, its kind and body kept together. */
+type KindAndBody<K extends RecordTxKind> = {
+  [Kind in K]: { readonly kind: Kind; readonly body: ContractBodies[Kind] };
+}[K];
+
 /** Checks a transaction's inclusion in its block and in the log; returns it decoded. */
-function verifyInclusion<K extends 'record.anchor' | 'record.erase'>(options: {
+function verifyInclusion<K extends RecordTxKind>(options: {
   part: string;
   inclusion: TransactionInclusionJson;
   chain: CertifiedChain;
-  kind: K;
-}): { tx: Transaction; body: ContractBodies[K]; verified: VerifiedTransaction } {
+  kinds: readonly K[];
+}): { tx: Transaction; decoded: KindAndBody<K>; verified: VerifiedTransaction } {
   const { part, inclusion, chain } = options;
   const encoded = fromHex(inclusion.transaction);
   const tx = within(VerifyErrorCode.malformed, `${part}.transaction`, () =>
@@ -195,16 +205,20 @@ function verifyInclusion<K extends 'record.anchor' | 'record.erase'>(options: {
   within(VerifyErrorCode.transaction, `${part}.transaction`, () =>
     assertValidEncodedTransaction({ tx, encoded, chainId: chain.genesis.chainId }),
   );
-  if (tx.kind !== options.kind) {
+  const kind = options.kinds.find((each) => each === tx.kind);
+  if (kind === undefined) {
     throw new VerifyError(
       VerifyErrorCode.transaction,
       `${part}.transaction`,
-      `expected a ${options.kind} transaction, found ${tx.kind}`,
+      `expected a ${options.kinds.join(' or ')} transaction, found ${tx.kind}`,
     );
   }
-  const body = within(VerifyErrorCode.transaction, `${part}.transaction`, () =>
-    decodeContractBody(options.kind, tx.body),
-  );
+  const decoded = {
+    kind,
+    body: within(VerifyErrorCode.transaction, `${part}.transaction`, () =>
+      decodeContractBody(kind, tx.body),
+    ),
+  } as KindAndBody<K>;
   const txId = transactionIdOfEncoding(encoded);
   const block = chain.headerAt(inclusion.height, `${part}.height`);
   if (inclusion.txIndex >= inclusion.txCount) {
@@ -251,7 +265,7 @@ function verifyInclusion<K extends 'record.anchor' | 'record.erase'>(options: {
   );
   return {
     tx,
-    body,
+    decoded,
     verified: {
       txId: toHex(txId),
       kind: tx.kind,
@@ -324,13 +338,44 @@ function readVersion(options: {
   return record;
 }
 
+/**
+ * The anchor of the claimed version in a `record.anchor-batch`: the item with the claim's record
+ * id and version (a batch cannot anchor one version twice: the contract refuses the second).
+ */
+function batchItemOf(
+  claim: RecordVersionClaimJson,
+  anchors: ContractBodies['record.anchor-batch']['anchors'],
+): { body: ContractBodies['record.anchor']; index: number } {
+  const index = anchors.findIndex(
+    (item) => toHex(item.recordId) === claim.recordId && item.version === claim.version,
+  );
+  const body = anchors[index];
+  if (body === undefined) {
+    // The other part is the claim's version when the batch anchors that record (another
+    // version of it), its record id otherwise.
+    const sameRecord = anchors.some((item) => toHex(item.recordId) === claim.recordId);
+    throw new VerifyError(
+      VerifyErrorCode.claim,
+      'claim.anchor.transaction',
+      `the record.anchor-batch transaction anchors ${anchors.length} versions, none of them record ${claim.recordId.slice(0, 8)}… version ${claim.version}`,
+      sameRecord ? 'claim.version' : 'claim.recordId',
+    );
+  }
+  return { body, index };
+}
+
 function verifyRecordVersion(claim: RecordVersionClaimJson, chain: CertifiedChain): VerifiedClaim {
-  const { body, tx, verified } = verifyInclusion({
+  const { decoded, tx, verified } = verifyInclusion({
     part: 'claim.anchor',
     inclusion: claim.anchor,
     chain,
-    kind: 'record.anchor',
+    kinds: ['record.anchor', 'record.anchor-batch'],
   });
+  // A version anchored by a batch is checked exactly as a single anchor, against its item.
+  const { body, index: batchIndex } =
+    decoded.kind === 'record.anchor'
+      ? { body: decoded.body, index: null }
+      : batchItemOf(claim, decoded.body.anchors);
   if (toHex(body.recordId) !== claim.recordId || body.version !== claim.version) {
     throw new VerifyError(
       VerifyErrorCode.claim,
@@ -361,16 +406,17 @@ function verifyRecordVersion(claim: RecordVersionClaimJson, chain: CertifiedChai
       'the version the state holds differs from the anchor transaction (hash, height, custodian, patient or signer)',
     );
   }
-  return { kind: 'record-version', record: recordVersionOf(record), anchor: verified };
+  return { kind: 'record-version', record: recordVersionOf(record), anchor: verified, batchIndex };
 }
 
 function verifyErasure(claim: ErasureClaimJson, chain: CertifiedChain): VerifiedClaim {
-  const { body, verified } = verifyInclusion({
+  const { decoded, verified } = verifyInclusion({
     part: 'claim.erasure',
     inclusion: claim.erasure,
     chain,
-    kind: 'record.erase',
+    kinds: ['record.erase'],
   });
+  const { body } = decoded;
   if (toHex(body.recordId) !== claim.recordId) {
     throw new VerifyError(
       VerifyErrorCode.claim,

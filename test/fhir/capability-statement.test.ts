@@ -38,7 +38,11 @@ test('a valid R4 CapabilityStatement listing every supported type', () => {
     rest.resource?.map((resource) => resource.type).sort(),
     [...supportedResourceTypes].sort(),
   );
-  assert.deepEqual(rest.interaction, [{ code: 'transaction' }]);
+  assert.deepEqual(
+    rest.interaction?.map((interaction) => interaction.code),
+    ['transaction', 'batch'],
+  );
+  assert.match(rest.interaction?.[0]?.documentation ?? '', /Consent/);
 });
 
 test('clinical types have full CRUD and history; chain views only read and search', () => {

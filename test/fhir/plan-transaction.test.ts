@@ -1,6 +1,6 @@
 // Checks transaction planning: urn:uuid references rewritten in every reference field, the R4
 // processing order, all-or-nothing refusal with every problem listed, the response Bundle, and
-// conditional create (If-None-Exist) parsing and outcomes.
+// conditional create (If-None-Exist) parsing and outcomes; batch Bundles planned entry by entry.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
@@ -8,8 +8,10 @@ import type { Bundle, Resource } from '@medplum/fhirtypes';
 
 import {
   FhirError,
+  batchResponseBundle,
   decideConditionalCreate,
   parseIfNoneExist,
+  planBatch,
   planTransaction,
   transactionResponseBundle,
 } from '../../src/fhir/index.ts';
@@ -188,6 +190,116 @@ test('the transaction-response Bundle answers entries in request order', () => {
   );
   assert.equal(bundle.entry?.[0]?.response?.location, 'Encounter/new-1/_history/1');
   assert.equal(bundle.entry?.[1]?.response?.etag, 'W/"1"');
+});
+
+test('the entry count is bounded by what one record.anchor-batch holds', () => {
+  const many = (count: number): Bundle => ({
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: Array.from({ length: count }, () => ({
+      request: { method: 'GET' as const, url: 'Observation?code=1' },
+    })),
+  });
+  assert.equal(planTransaction(many(256), counter()).operations.length, 256);
+  assert.throws(
+    () => planTransaction(many(257), counter()),
+    (error: unknown) =>
+      error instanceof FhirError &&
+      /at most 256 entries in a transaction, found 257/.test(error.message),
+  );
+});
+
+test('newId is told the type and resource of each create (a Patient keeps its pseudonym)', () => {
+  const seen: string[] = [];
+  const plan = planTransaction(transaction(), {
+    newId: ({ type, resource }) => {
+      seen.push(`${type}:${resource.resourceType}`);
+      return type === 'Patient' ? 'pseudonym-1' : 'new-id';
+    },
+  });
+  assert.deepEqual(seen, ['Encounter:Encounter', 'Patient:Patient']);
+  assert.equal(plan.references.get(patientUrn), 'Patient/pseudonym-1');
+});
+
+function batch(): Bundle {
+  return { ...transaction(), type: 'batch' };
+}
+
+test('a batch is planned entry by entry: a bad entry is refused alone, the others go on', () => {
+  const bundle = batch();
+  // Entry 0 refers to entry 1's urn:uuid: in a batch, entries are independent, so it is refused.
+  (bundle.entry![1]!.resource as { gender: string }).gender = 'mail';
+  const ids = counter();
+  const plan = planBatch(bundle, { newId: ids.newId });
+  assert.equal(plan.entryCount, 6);
+  assert.deepEqual(
+    plan.entries.map((entry) => [
+      entry.entryIndex,
+      'operation' in entry ? entry.operation.kind : entry.error.status,
+    ]),
+    [
+      [0, 400],
+      [1, 400],
+      [2, 400],
+      [3, 'delete'],
+      [4, 'search'],
+      [5, 'read'],
+    ],
+  );
+  const messages = plan.entries.map((entry) => ('error' in entry ? entry.error.message : ''));
+  assert.match(
+    messages[0]!,
+    /^entry refused: expected no urn:uuid reference between the entries of a batch/,
+  );
+  assert.match(messages[1]!, /administrative-gender/);
+  assert.match(messages[2]!, /urn:uuid/);
+  assert.deepEqual(
+    plan.entries[1]!.entryIndex === 1 && 'error' in plan.entries[1]!
+      ? plan.entries[1].error.issues[0]?.expression?.[0]?.startsWith('Bundle.entry[1]')
+      : null,
+    true,
+    'the refused entry is named by its own index',
+  );
+  assert.equal(ids.calls(), 0, 'refused creates draw no ids');
+  // The valid twin: independent creates in a batch are each planned with a new id.
+  const independent: Bundle = {
+    resourceType: 'Bundle',
+    type: 'batch',
+    entry: [
+      {
+        resource: { resourceType: 'Patient', gender: 'female' },
+        request: { method: 'POST', url: 'Patient' },
+      },
+      {
+        resource: { resourceType: 'Patient', gender: 'male' },
+        request: { method: 'POST', url: 'Patient' },
+      },
+    ],
+  };
+  const planned = planBatch(independent, counter());
+  assert.deepEqual(
+    planned.entries.map((entry) =>
+      'operation' in entry && entry.operation.kind === 'create' ? entry.operation.id : null,
+    ),
+    ['new-1', 'new-2'],
+  );
+  assert.throws(() => planBatch(transaction(), counter()), /type batch, found "transaction"/);
+});
+
+test('the batch-response Bundle carries each failed entry its status and OperationOutcome', () => {
+  const outcome = new FhirError('forbidden', 'access denied', { status: 403 }).toOperationOutcome();
+  const bundle = batchResponseBundle([
+    { entryIndex: 1, status: 403, outcome },
+    { entryIndex: 0, status: 201, location: 'Patient/p/_history/1', etag: 'W/"1"' },
+  ]);
+  assert.equal(bundle.type, 'batch-response');
+  assert.deepEqual(
+    bundle.entry?.map((entry) => entry.response?.status),
+    ['201 Created', '403 Forbidden'],
+  );
+  assert.equal(bundle.entry?.[0]?.response?.outcome, undefined);
+  assert.equal(bundle.entry?.[1]?.response?.outcome?.issue[0]?.diagnostics, 'access denied');
+  assert.equal(bundle.entry?.[1]?.resource, undefined);
 });
 
 test('If-None-Exist parses to a search; none creates, one exists, several is 412', () => {

@@ -1,12 +1,16 @@
 // Checks the verification bundles end to end on a real in-memory chain whose validator set changed
 // twice: every kind is built and verified from the genesis document alone, and changing any byte
-// of a proof, header, signature, event or the genesis makes verification fail naming the part.
+// of a proof, header, signature, event or the genesis makes verification fail naming the part; a
+// version anchored by a record.anchor-batch verifies the same way, against its item in the batch.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import fc from 'fast-check';
 
-import { toHex } from '../../src/base/index.ts';
+import { toHex, utf8 } from '../../src/base/index.ts';
+import { encodeTransaction, signTransaction } from '../../src/chain/index.ts';
+import { contractBody } from '../../src/contracts/index.ts';
+import { sha256 } from '../../src/crypto/index.ts';
 import {
   buildAccessLogBundle,
   buildConsentStateBundle,
@@ -24,6 +28,8 @@ import {
   verifyBundle,
   verifyHeadExtends,
 } from '../../src/verify/index.ts';
+import { chainId, idOf, keyOf } from '../contracts/fixtures.ts';
+import { TestChain } from './chain-fixture.ts';
 import { buildScenario } from './scenario.ts';
 
 const scenario = buildScenario();
@@ -264,51 +270,178 @@ function namesThePart(error: VerifyError, changed: string): boolean {
   return [error.part, error.otherPart].some((part) => part !== null && changed.startsWith(part));
 }
 
+function assertEveryChangeFails(bundle: unknown, genesis: unknown = genesisJson): void {
+  const all: Array<{ path: string; value: string | number }> = [];
+  leaves(bundle, '', all);
+  // Left out: the fixed format fields, and the access log's period (`claim.from`, `claim.to`):
+  // the period is the question asked, not evidence, so another period gives another answer
+  // (which events are in it, whether the proven heights cover it: tested above).
+  const question = ['format', 'kind', 'chainId', 'version', 'claim.from', 'claim.to'];
+  const mutable = all.filter((leaf) => !question.includes(leaf.path) && leaf.value !== '');
+  let problem = '';
+  const result = fc.check(
+    fc.property(
+      fc.integer({ min: 0, max: mutable.length - 1 }),
+      fc.nat(),
+      fc.integer({ min: 1, max: 15 }),
+      (which, position, delta) => {
+        const leaf = mutable[which]!;
+        const copy = structuredClone<unknown>(bundle);
+        let changed: string | number;
+        if (typeof leaf.value === 'number') {
+          changed = leaf.value + (delta % 2 === 0 ? 1 : -1);
+        } else {
+          const at = position % leaf.value.length;
+          const digit = (parseInt(leaf.value[at]!, 16) + delta) % 16;
+          changed = leaf.value.slice(0, at) + digit.toString(16) + leaf.value.slice(at + 1);
+        }
+        setAt(copy, leaf.path, changed);
+        let error: VerifyError;
+        try {
+          verify(copy, genesis);
+          problem = `changed ${leaf.path} to ${String(changed)}: the bundle still verified`;
+          return false;
+        } catch (caught) {
+          if (!(caught instanceof VerifyError)) throw caught;
+          error = caught;
+        }
+        if (!namesThePart(error, leaf.path)) {
+          problem = `changed ${leaf.path}, the verifier named ${error.part}: ${error.message}`;
+          return false;
+        }
+        return true;
+      },
+    ),
+    { numRuns: 300, seed: 7 },
+  );
+  assert.equal(result.failed, false, `seed 7: ${problem}`);
+}
+
 for (const [kind, bundle] of Object.entries(bundles)) {
   test(`${kind}: changing any hex digit or number anywhere makes it fail, naming the part`, () => {
-    const all: Array<{ path: string; value: string | number }> = [];
-    leaves(bundle, '', all);
-    // Left out: the fixed format fields, and the access log's period (`claim.from`, `claim.to`):
-    // the period is the question asked, not evidence, so another period gives another answer
-    // (which events are in it, whether the proven heights cover it: tested above).
-    const question = ['format', 'kind', 'chainId', 'version', 'claim.from', 'claim.to'];
-    const mutable = all.filter((leaf) => !question.includes(leaf.path) && leaf.value !== '');
-    let problem = '';
-    const result = fc.check(
-      fc.property(
-        fc.integer({ min: 0, max: mutable.length - 1 }),
-        fc.nat(),
-        fc.integer({ min: 1, max: 15 }),
-        (which, position, delta) => {
-          const leaf = mutable[which]!;
-          const copy = structuredClone(bundle) as unknown;
-          let changed: string | number;
-          if (typeof leaf.value === 'number') {
-            changed = leaf.value + (delta % 2 === 0 ? 1 : -1);
-          } else {
-            const at = position % leaf.value.length;
-            const digit = (parseInt(leaf.value[at]!, 16) + delta) % 16;
-            changed = leaf.value.slice(0, at) + digit.toString(16) + leaf.value.slice(at + 1);
-          }
-          setAt(copy, leaf.path, changed);
-          let error: VerifyError;
-          try {
-            verify(copy);
-            problem = `changed ${leaf.path} to ${String(changed)}: the bundle still verified`;
-            return false;
-          } catch (caught) {
-            if (!(caught instanceof VerifyError)) throw caught;
-            error = caught;
-          }
-          if (!namesThePart(error, leaf.path)) {
-            problem = `changed ${leaf.path}, the verifier named ${error.part}: ${error.message}`;
-            return false;
-          }
-          return true;
-        },
-      ),
-      { numRuns: 300, seed: 7 },
-    );
-    assert.equal(result.failed, false, `seed 7: ${problem}`);
+    assertEveryChangeFails(bundle);
   });
 }
+
+// A second chain whose record versions were anchored in record.anchor-batch transactions (FHIR
+// transaction Bundles; decision 0058): one batch of three new records, then one holding the next
+// versions of two of them beside a single anchor, then the erasure of one of them.
+const batchChain = new TestChain();
+const batchPatient = idOf('patient:batch');
+const [recordA, recordB, recordC] = ['a', 'b', 'c'].map((name) => idOf(`record:batch-${name}`));
+const batchItem = (recordId: Uint8Array, version: number) => ({
+  recordId,
+  version,
+  resourceType: 'Condition',
+  patientId: batchPatient,
+  custodian: 'org-a',
+  contentHash: sha256(utf8(`batch:${toHex(recordId)}:${version}`)),
+  securityLabels: ['N'],
+});
+batchChain.block([
+  batchChain.tx('node:org-a', 'identity.enrol-patient', {
+    patientId: batchPatient,
+    publicKey: keyOf('patient:batch').publicKey,
+  }),
+]);
+batchChain.block([
+  batchChain.tx('node:org-a', 'record.anchor-batch', {
+    anchors: [batchItem(recordA!, 1), batchItem(recordB!, 1), batchItem(recordC!, 1)],
+  }),
+]);
+batchChain.block([
+  batchChain.tx('node:org-a', 'record.anchor', batchItem(recordC!, 2)),
+  batchChain.tx('node:org-a', 'record.anchor-batch', {
+    anchors: [batchItem(recordA!, 2), batchItem(recordB!, 2)],
+  }),
+]);
+batchChain.block([
+  batchChain.tx('node:org-a', 'record.erase', {
+    recordId: recordB!,
+    version: 3,
+    reasonCode: 'patient-request',
+  }),
+]);
+batchChain.block([]);
+const batchGenesis = JSON.parse(JSON.stringify(batchChain.genesis)) as unknown;
+const batchBundle = buildRecordVersionBundle(batchChain, { recordId: recordA!, version: 2 });
+
+test('a version anchored by a record.anchor-batch verifies against its item in the batch', () => {
+  const verified = verify(batchBundle, batchGenesis);
+  assert.equal(verified.claim.kind, 'record-version');
+  if (verified.claim.kind !== 'record-version') return;
+  assert.equal(verified.claim.anchor.kind, 'record.anchor-batch');
+  assert.equal(verified.claim.batchIndex, 0);
+  assert.equal(verified.claim.record.version, 2);
+  assert.equal(verified.claim.record.contentHash, toHex(batchItem(recordA!, 2).contentHash));
+  assert.match(
+    summariseVerifiedBundle(verified).join('\n'),
+    /anchored as anchors\[0\] of the record\.anchor-batch transaction/,
+  );
+  // Every item of the first batch, and the single anchor beside the second batch, verify too.
+  for (const [recordId, version, kind, batchIndex] of [
+    [recordA!, 1, 'record.anchor-batch', 0],
+    [recordB!, 1, 'record.anchor-batch', 1],
+    [recordC!, 1, 'record.anchor-batch', 2],
+    [recordB!, 2, 'record.anchor-batch', 1],
+    [recordC!, 2, 'record.anchor', null],
+  ] as const) {
+    const each = verify(buildRecordVersionBundle(batchChain, { recordId, version }), batchGenesis);
+    assert.ok(each.claim.kind === 'record-version');
+    assert.equal(each.claim.anchor.kind, kind);
+    assert.equal(each.claim.batchIndex, batchIndex);
+  }
+});
+
+test('an erasure bundle lists the batch-anchored versions it erased', () => {
+  const verified = verify(buildErasureBundle(batchChain, { recordId: recordB! }), batchGenesis);
+  assert.ok(verified.claim.kind === 'erasure');
+  assert.deepEqual(
+    verified.claim.versions.map((v) => [v.version, v.status, v.contentHash]),
+    [
+      [1, 'active', toHex(batchItem(recordB!, 1).contentHash)],
+      [2, 'active', toHex(batchItem(recordB!, 2).contentHash)],
+      [3, 'erased', null],
+    ],
+  );
+});
+
+test('a batch-anchored bundle whose claim or batch was changed fails naming the part', () => {
+  // Asked about a version the batch does not hold (record C version 2 is a single anchor).
+  const other = structuredClone(batchBundle) as { claim: { recordId: string } };
+  other.claim.recordId = toHex(recordC!);
+  const notInBatch = failure(() => verify(other, batchGenesis));
+  assert.equal(notInBatch.part, 'claim.anchor.transaction');
+  assert.equal(notInBatch.otherPart, 'claim.recordId');
+  assert.match(notInBatch.message, /anchors 2 versions, none of them record/);
+  // Record B version 2 is in the same batch, but the state proof is of record A's entry.
+  const sibling = structuredClone(batchBundle) as { claim: { recordId: string } };
+  sibling.claim.recordId = toHex(recordB!);
+  assert.match(failure(() => verify(sibling, batchGenesis)).part, /^claim\.state/);
+  // A batch validly signed by the custodian's node, with another hash for record A: it is not
+  // the transaction of the block (txRoot), whatever its signature.
+  assert.ok(batchBundle.kind === 'record-version');
+  const { anchor } = batchBundle.claim;
+  const original = batchChain.loadBlock(anchor.height)!.txs[anchor.txIndex]!;
+  const forged = signTransaction({
+    unsigned: {
+      chainId,
+      kind: 'record.anchor-batch',
+      body: contractBody('record.anchor-batch', {
+        anchors: [
+          { ...batchItem(recordA!, 2), contentHash: sha256(utf8('forged')) },
+          batchItem(recordB!, 2),
+        ],
+      }),
+      signer: original.signer,
+      nonce: original.nonce,
+    },
+    keyPair: keyOf('node:org-a'),
+  });
+  const replaced = structuredClone(batchBundle) as { claim: { anchor: { transaction: string } } };
+  replaced.claim.anchor.transaction = toHex(encodeTransaction(forged));
+  const error = failure(() => verify(replaced, batchGenesis));
+  assert.equal(error.part, 'claim.anchor.blockPath');
+  // The untouched twin verifies (above); a changed digit anywhere fails naming its part.
+  assertEveryChangeFails(batchBundle, batchGenesis);
+});
