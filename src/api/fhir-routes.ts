@@ -182,7 +182,13 @@ function answerOfFastifyError(error: FastifyError, request: FastifyRequest): Err
 function answerOfError(error: unknown, request: FastifyRequest, realm: string): ErrorAnswer {
   if (error instanceof FhirError) {
     const { status, outcome } = outcomeOfError(error);
-    return { status, outcome, headers: {}, unexpected: false };
+    // A refusal that is worth retrying (429, 503) may say when (RFC 9110 §10.2.3).
+    const retryAfter = error.details['retryAfterSeconds'];
+    const headers: Record<string, string> =
+      typeof retryAfter === 'number' && Number.isSafeInteger(retryAfter) && retryAfter > 0
+        ? { 'retry-after': String(retryAfter) }
+        : {};
+    return { status, outcome, headers, unexpected: false };
   }
   if (error instanceof AuthError) {
     const headers: Record<string, string> = {};
@@ -340,9 +346,9 @@ function resourceBodyOf(request: FastifyRequest, type: string): Resource {
   return parseResourceJson(jsonTextOf(request, `a ${type} resource`), { type });
 }
 
-/** The body as a `transaction` Bundle (its entries are the service's to check). */
+/** The body as a `transaction` or `batch` Bundle (its entries are the service's to check). */
 function transactionBodyOf(request: FastifyRequest): Bundle {
-  const text = jsonTextOf(request, 'a transaction Bundle');
+  const text = jsonTextOf(request, 'a transaction or batch Bundle');
   let value: unknown;
   try {
     // V8 parses JSON without recursion; the depth and count bounds are checked right after.
@@ -363,10 +369,10 @@ function transactionBodyOf(request: FastifyRequest): Bundle {
       { expression: ['Bundle.resourceType'] },
     );
   }
-  if (bundle['type'] !== 'transaction') {
+  if (bundle['type'] !== 'transaction' && bundle['type'] !== 'batch') {
     throw new FhirError(
       'invalid',
-      `expected a Bundle of type transaction (batch is not supported), found ${echo(String(bundle['type']))}`,
+      `expected a Bundle of type transaction or batch, found ${echo(String(bundle['type']))}`,
       { expression: ['Bundle.type'] },
     );
   }
@@ -484,6 +490,7 @@ export function answerFhirFrameworkError(
       status: 400,
       code: 'invalid',
       token: null,
+      address: request.ip ?? null,
     });
   } catch (recordError) {
     request.log.error({ err: recordError }, 'FHIR rejection was not recorded');
@@ -641,6 +648,7 @@ function registerFhirRoutes(app: FastifyInstance, options: FhirRoutesOptions): v
           status: answer.status,
           code: answer.outcome.issue?.[0]?.code ?? 'exception',
           token: state?.token ?? null,
+          address: request.ip ?? null,
         });
       } catch (recordError) {
         // The contract says it never throws; if it does, the refusal is still answered.
@@ -667,7 +675,8 @@ function registerFhirRoutes(app: FastifyInstance, options: FhirRoutesOptions): v
     return send(reply, 200, statement, isPretty(request));
   });
 
-  // Transaction: POST to the base with a `transaction` Bundle (http.html#transaction).
+  // Transaction and batch: POST to the base with a `transaction` or `batch` Bundle
+  // (http.html#transaction); the answer is a `transaction-response` or `batch-response`.
   app.post(
     '/',
     { ...guarded, bodyLimit: apiLimits.fhirTransactionBodyBytesMax },
@@ -805,8 +814,9 @@ function registerFhirRoutes(app: FastifyInstance, options: FhirRoutesOptions): v
   });
 
   app.get('/$break-glass-review', guarded, async (request, reply) => {
+    const params = paramsOf(queryOf(request));
     const context = enterService(request, reply);
-    const bundle = await service.breakGlassReviewQueue(context);
+    const bundle = await service.breakGlassReviewQueue(context, { params });
     return send(reply, 200, bundle, isPretty(request));
   });
 

@@ -36,6 +36,8 @@ export interface FhirRejection {
   readonly code: string;
   /** The verified token, when the rejection came after authentication. */
   readonly token: VerifiedAccessToken | null;
+  /** The client's network address (the socket's remote end; no proxy header is trusted). */
+  readonly address: string | null;
 }
 
 /** One notification to a patient: a contract event about them, with where it was committed. */
@@ -98,7 +100,10 @@ export interface FhirService {
     context: FhirRequestContext,
     request: { type: string; params: FhirParams },
   ): Promise<Bundle>;
-  /** `POST /` with a `transaction` Bundle: all or nothing. */
+  /**
+   * `POST /` with a `transaction` Bundle (all or nothing: a `transaction-response`) or a `batch`
+   * Bundle (each entry on its own: a `batch-response`, failed entries with their outcome).
+   */
   transaction(context: FhirRequestContext, request: { bundle: Bundle }): Promise<Bundle>;
   /**
    * `POST /Patient/{id}/$erase` (right to erasure): destroys the data keys of the patient's
@@ -108,8 +113,14 @@ export interface FhirService {
     context: FhirRequestContext,
     request: { id: string; reasonCode: string },
   ): Promise<OperationOutcome>;
-  /** `GET /$break-glass-review`: the break-glass uses awaiting review (privacy officers). */
-  breakGlassReviewQueue(context: FhirRequestContext): Promise<Bundle>;
+  /**
+   * `GET /$break-glass-review?_count=&_cursor=`: a page of the break-glass uses awaiting review
+   * that the caller (a privacy officer) may see, oldest first, with a `next` link (decision 0059).
+   */
+  breakGlassReviewQueue(
+    context: FhirRequestContext,
+    request: { params: FhirParams },
+  ): Promise<Bundle>;
   /**
    * `POST /$break-glass-review`: closes a review on chain with the privacy officer's signed
    * `access.close-review` transaction (`X-MedLedger-Transaction`, base64url).
@@ -134,6 +145,9 @@ export interface FhirService {
     context: FhirRequestContext,
     listener: (notification: FhirNotification) => void,
   ): () => void;
-  /** Audits a request the routes refused before calling the service. Never throws. */
+  /**
+   * Audits a request the routes refused before calling the service, in the node's security log
+   * (decision 0059). Never throws.
+   */
   recordRejection(rejection: FhirRejection): void;
 }

@@ -28,6 +28,11 @@ export interface ApiServerOptions {
   readonly smart?: SmartRoutesOptions;
   /** The web app (`/app/`, built into `directory`) and, on demo nodes, the demo sign-in. */
   readonly web?: { readonly directory: string; readonly demo?: DemoSignInService };
+  /**
+   * More Prometheus text appended to the node's on `GET /metrics` (the records service's: the
+   * security audit log, decision 0059); its metric names must differ from the node's.
+   */
+  readonly extraMetrics?: () => Promise<string>;
 }
 
 /** The API server as a fastify instance, not listening (tests drive it with `inject`). */
@@ -64,7 +69,10 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   await app.register(healthRoutes, { node });
   await app.register(chainRoutes, { node, prefix: '/chain' });
   await app.register(proofRoutes, { node, prefix: '/chain' });
-  await app.register(metricsRoutes, { node });
+  await app.register(metricsRoutes, {
+    node,
+    ...(options.extraMetrics === undefined ? {} : { extra: options.extraMetrics }),
+  });
   // Each registers in its own encapsulated context: its body parsers, error handler and (FHIR)
   // not-found handler apply to its routes only, so the routes above keep their JSON errors.
   if (options.fhir !== undefined)

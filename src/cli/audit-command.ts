@@ -504,10 +504,36 @@ export async function runBreakGlassReport(options: {
   try {
     const node = nodeOrigin(options.node);
     const token = bearerToken(options.token, options.tokenFromEnvironment);
-    const what = 'the break-glass review queue';
-    const text = await getText({ url: `${node}/fhir/$break-glass-review`, token, what });
+    // The queue is paged (decision 0059): every page, following `next` links on this node only.
+    const entries: unknown[] = [];
+    let path = '/fhir/$break-glass-review';
+    for (let page = 1; ; page++) {
+      const what = `the break-glass review queue (page ${page})`;
+      const bundle = parseJson(await getText({ url: `${node}${path}`, token, what }), what) as {
+        entry?: unknown;
+        link?: { relation?: string; url?: string }[];
+      } | null;
+      // breakGlassUsesOf checks the shape of each page.
+      breakGlassUsesOf(bundle, 0);
+      entries.push(...(bundle!.entry as unknown[]));
+      const next = bundle!.link?.find((link) => link.relation === 'next')?.url;
+      if (next === undefined) break;
+      let url: URL;
+      try {
+        url = new URL(next, node);
+      } catch {
+        throw new AuditError(AuditErrorCode.unreachable, `${what}: its next link is not a URL`);
+      }
+      if (url.pathname !== '/fhir/$break-glass-review' || page >= accountingLimits.searchPagesMax) {
+        throw new AuditError(
+          AuditErrorCode.unreachable,
+          `${what}: its next link is not a further page of the queue, or there are more than ${accountingLimits.searchPagesMax} pages`,
+        );
+      }
+      path = `${url.pathname}${url.search}`;
+    }
     const now = options.now();
-    const uses = breakGlassUsesOf(parseJson(text, what), now);
+    const uses = breakGlassUsesOf({ resourceType: 'Bundle', entry: entries }, now);
     if (options.json) {
       options.output.out(JSON.stringify({ node, asOf: isoTime(now), uses }));
     } else {

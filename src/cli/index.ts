@@ -46,6 +46,7 @@ export {
   startRecords,
   type RecordsWiring,
 } from './start-records.ts';
+export { securityAuditMetrics } from './security-audit-metrics.ts';
 export {
   type DemoSeedNode,
   demoSeedLimits,

@@ -63,6 +63,7 @@ export async function startNodeProcess(options: {
       logger,
       fhir: records.fhir,
       smart: records.smart,
+      extraMetrics: records.metricsText,
       web: {
         directory: webAppDirectory,
         ...(options.demoSignInFolder === undefined

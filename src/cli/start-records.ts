@@ -21,10 +21,12 @@ import {
 } from '../auth/index.ts';
 import { MedLedgerError } from '../base/index.ts';
 import { findMemberOfNodeKey, readClient } from '../contracts/index.ts';
+import { securityAuditMetrics } from './security-audit-metrics.ts';
 import type { Ed25519KeyPair } from '../crypto/index.ts';
 import { KeyFileError, KeyFileErrorCode } from '../keys/index.ts';
 import type { RunningNode } from '../node/index.ts';
-import { RecordsService } from '../records/index.ts';
+import { RecordsService, securityAuditLimits } from '../records/index.ts';
+import { openSecurityAuditLog } from '../store/index.ts';
 import {
   type RecordVault,
   generateVaultKek,
@@ -41,6 +43,8 @@ export const recordsFiles = {
   vault: 'vault.sqlite',
   kek: 'vault-kek.json',
   tokenKey: 'token-signing-key.json',
+  /** The node-local security audit log of refusals before authorisation (decision 0059). */
+  securityLog: 'security-audit.sqlite',
 } as const;
 
 /** The organisation whose member record holds this node's key, or null. */
@@ -72,6 +76,8 @@ export interface RecordsWiring {
   readonly service: RecordsService;
   readonly fhir: FhirRoutesOptions;
   readonly smart: SmartRoutesOptions;
+  /** The records service's Prometheus text (security audit), for `extraMetrics`. */
+  readonly metricsText: () => Promise<string>;
   close(): Promise<void>;
 }
 
@@ -97,6 +103,15 @@ export async function startRecords(options: {
     file: join(dataDir, recordsFiles.vault),
     kek,
   });
+  const securityLog = openSecurityAuditLog({
+    file: join(dataDir, recordsFiles.securityLog),
+    limits: {
+      rowsMax: securityAuditLimits.rowsMax,
+      rotationRows: securityAuditLimits.rotationRows,
+      rowBodyBytesMax: securityAuditLimits.rowBodyBytesMax,
+      pageRowsMax: securityAuditLimits.pageRowsMax,
+    },
+  });
   const signingKey = await loadNodeTokenKey(dataDir);
   const fhirBase = `${baseUrl}/fhir`;
   const signer: AccessTokenSigner = { signingKey, issuer: baseUrl, audience: fhirBase };
@@ -108,10 +123,12 @@ export async function startRecords(options: {
     logger,
     now: () => Date.now(),
     tokenUrl: `${baseUrl}/auth/token`,
+    securityLog,
   });
   return {
     orgId,
     service,
+    metricsText: securityAuditMetrics(() => service.securityAudit.counts()),
     fhir: {
       service,
       realm: `medledger ${orgId}`,
@@ -169,6 +186,7 @@ export async function startRecords(options: {
         );
       }
       await vault.close();
+      securityLog.close();
     },
   };
 }

@@ -42,6 +42,7 @@ export class AuditBatcher {
     if (this.#queue.length + this.#inFlightEvents >= recordsLimits.auditQueueEventsMax) {
       throw new FhirError('throttled', 'the audit queue is full; try again shortly', {
         status: 429,
+        details: { retryAfterSeconds: recordsLimits.auditQueueRetryAfterSeconds },
       });
     }
     this.#queue.push(event);

@@ -6,7 +6,25 @@ export {
 } from './records-service.ts';
 export type { RecordsNode } from './records-node.ts';
 export { AuditBatcher } from './audit-batcher.ts';
-export { recordsLimits, defaultPurposeOfUse } from './limits.ts';
+export {
+  recordsLimits,
+  defaultPurposeOfUse,
+  breakGlassReviewLimits,
+  securityAuditLimits,
+} from './limits.ts';
+export {
+  SecurityAudit,
+  MemorySecurityAuditStore,
+  auditedPath,
+  interactionOf,
+  type SecurityAuditCounts,
+  type SecurityAuditStore,
+  type SecurityAuditStoreEntry,
+  type SecurityAuditStoreFilter,
+  type SecurityAuditStoreRow,
+  type SecurityLogReader,
+  type SecurityRefusal,
+} from './security-audit.ts';
 export {
   ShareRequestSchema,
   ShareResponseSchema,

@@ -22,7 +22,12 @@ import type {
 import type { Logger } from 'pino';
 
 import { equalBytes, fromHex, toHex, utf8 } from '../base/index.ts';
-import { decodeTransaction, encodeTransaction, transactionId } from '../chain/index.ts';
+import {
+  chainLimits,
+  decodeTransaction,
+  encodeTransaction,
+  transactionId,
+} from '../chain/index.ts';
 import { encodeCbor } from '../codec/index.ts';
 import {
   type AccessDecision,
@@ -32,7 +37,10 @@ import {
   type Requester,
   type StateReader,
   contractBody,
+  contractLimits,
+  type AnchorRecordInput,
   decide,
+  countAuditEvents,
   listAuditEvents,
   listPatientConsents,
   listUnreviewedBreakGlass,
@@ -46,6 +54,7 @@ import {
   readRecordVersion,
   findMemberOfNodeKey,
   type RecordVersion,
+  type BreakGlassRecord,
 } from '../contracts/index.ts';
 import { type Ed25519KeyPair, ed25519Sign, sha256 } from '../crypto/index.ts';
 import {
@@ -56,6 +65,16 @@ import {
 } from '../auth/index.ts';
 import {
   FhirError,
+  type BundleEntryResult,
+  type NewId,
+  type TransactionOperation,
+  batchResponseBundle,
+  formatEtag,
+  outcomeOfError,
+  planBatch,
+  planTransaction,
+  rewriteReferences,
+  transactionResponseBundle,
   assertIfMatch,
   assertValidResource,
   auditEventRecordToFhir,
@@ -85,9 +104,25 @@ import {
   recordContentHash,
   sealRecordForPeer,
 } from '../vault/index.ts';
+import { NodeError } from '../node/index.ts';
+import { AnchorBatcher } from './anchor-batcher.ts';
 import { AuditBatcher } from './audit-batcher.ts';
-import { defaultPurposeOfUse, recordsLimits } from './limits.ts';
+import { breakGlassReviewLimits, defaultPurposeOfUse, recordsLimits } from './limits.ts';
 import type { RecordsNode } from './records-node.ts';
+import {
+  MemorySecurityAuditStore,
+  SecurityAudit,
+  type SecurityAuditStore,
+  type SecurityLogReader,
+  type SecurityRefusal,
+} from './security-audit.ts';
+import {
+  type RemoteCandidate,
+  remoteSearchCandidates,
+  searchedPatientOf,
+  settleBounded,
+} from './search-across-custodians.ts';
+import { shareRequesterOf } from './share-requester.ts';
 import {
   type ShareRequest,
   ShareRequestSchema,
@@ -105,6 +140,14 @@ export interface RecordsRequestContext {
 
 type Params = Readonly<Record<string, readonly string[]>>;
 
+/** A decision as an audit event carries it. */
+interface AuditedDecision {
+  readonly decision: 'permit' | 'deny';
+  readonly reason: string;
+  readonly consentId: Uint8Array | null;
+  readonly breakGlassId: Uint8Array | null;
+}
+
 export interface RecordsServiceOptions {
   readonly node: RecordsNode;
   readonly vault: RecordVault;
@@ -116,9 +159,61 @@ export interface RecordsServiceOptions {
   readonly now: () => number;
   /** The token endpoint shown in the CapabilityStatement. */
   readonly tokenUrl: string;
+  /**
+   * Where refusals that name no patient are kept (decision 0059): the node's SQLite security
+   * log; in memory when not given.
+   */
+  readonly securityLog?: SecurityAuditStore;
 }
 
 const pseudonymPattern = /^[0-9a-f]{32}$/;
+
+/** The `_cursor` of a review queue page: the last sequence shown, opaque to clients. */
+function encodeReviewCursor(afterSequence: number): string {
+  return Buffer.from(JSON.stringify({ a: afterSequence })).toString('base64url');
+}
+
+/** `_count` and `_cursor` of `GET /$break-glass-review`; 400 naming the bad one. */
+function reviewPageOf(params: Params): { count: number; afterSequence: number } {
+  for (const name of Object.keys(params)) {
+    if (!['_count', '_cursor', '_format', '_pretty'].includes(name)) {
+      throw new FhirError(
+        'value',
+        `$break-glass-review takes _count and _cursor, found ${JSON.stringify(name.slice(0, 64))}`,
+        { status: 400, expression: [name.slice(0, 64)] },
+      );
+    }
+  }
+  const countText = params['_count']?.at(-1);
+  const count = countText === undefined ? breakGlassReviewLimits.pageDefault : Number(countText);
+  if (!Number.isSafeInteger(count) || count < 1) {
+    throw new FhirError(
+      'value',
+      `_count: expected a whole number from 1, found ${JSON.stringify(String(countText).slice(0, 32))}`,
+      { status: 400, expression: ['_count'] },
+    );
+  }
+  const cursor = params['_cursor']?.at(-1);
+  let afterSequence = -1;
+  if (cursor !== undefined) {
+    let value: unknown;
+    try {
+      if (!/^[A-Za-z0-9_-]{1,64}$/.test(cursor)) throw new Error('not base64url');
+      value = (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { a?: unknown })?.a;
+    } catch {
+      value = undefined;
+    }
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+      throw new FhirError(
+        'value',
+        'expected a _cursor from a next link of this server, found another value',
+        { status: 400, expression: ['_cursor'] },
+      );
+    }
+    afterSequence = value;
+  }
+  return { count: Math.min(count, breakGlassReviewLimits.pageMax), afterSequence };
+}
 
 function notFound(type: string, id: string): FhirError {
   return new FhirError('not-found', `${type}/${id.slice(0, 64)} is not known`, { status: 404 });
@@ -164,6 +259,14 @@ function denial(decision: { reason: string }): FhirError {
   );
 }
 
+/** A 503 for a custodian's node that did not answer or could not serve: worth a retry later. */
+function custodianUnavailable(message: string): FhirError {
+  return new FhirError('transient', message, {
+    status: 503,
+    details: { retryAfterSeconds: recordsLimits.custodianRetryAfterSeconds },
+  });
+}
+
 /** The consent contract's question about one record: may `requester` access it for `purpose`? */
 function recordAccessRequest(
   head: RecordVersion,
@@ -181,6 +284,26 @@ function recordAccessRequest(
   };
 }
 
+/** One version to write (`#writeVersions`); `label` names it in errors (`Bundle.entry[3]`). */
+interface VersionWrite {
+  readonly label: string;
+  readonly type: string;
+  readonly recordId: Uint8Array;
+  readonly patientId: Uint8Array;
+  readonly version: number;
+  readonly resource: Resource;
+  readonly deleted: boolean;
+  /** Audit the write (create); updates and deletes were audited by their decision. */
+  readonly action: 'create' | null;
+}
+
+/** Search parameters of a query string, as the routes pass them. */
+function paramsOfQuery(query: string): Record<string, string[]> {
+  const params: Record<string, string[]> = {};
+  for (const [name, value] of new URLSearchParams(query)) (params[name] ??= []).push(value);
+  return params;
+}
+
 /** The records service; its methods are the `FhirService` of src/api. */
 export class RecordsService {
   readonly #node: RecordsNode;
@@ -191,6 +314,10 @@ export class RecordsService {
   readonly #now: () => number;
   readonly #tokenUrl: string;
   readonly audit: AuditBatcher;
+  /** The node-local security audit of refusals before authorisation (decision 0059). */
+  readonly securityAudit: SecurityAudit;
+  /** Group commit of the anchors of single writes (decision 0061). */
+  readonly anchors: AnchorBatcher;
   /** Record ids (hex) per patient pseudonym, from the `record.anchored` events up to `height`. */
   readonly #anchored = { height: 0, recordsByPatient: new Map<string, Set<string>>() };
 
@@ -203,11 +330,19 @@ export class RecordsService {
     this.#now = options.now;
     this.#tokenUrl = options.tokenUrl;
     this.audit = new AuditBatcher({ node: options.node, logger: this.#logger });
+    this.securityAudit = new SecurityAudit({
+      store: options.securityLog ?? new MemorySecurityAuditStore(),
+      orgId: options.orgId,
+      now: options.now,
+      logger: this.#logger,
+    });
+    this.anchors = new AnchorBatcher({ node: options.node });
     this.#node.handlePeerRequests((request) => this.#answerShare(request));
   }
 
   /** Sends the audit events still queued (shutdown, tests). */
   async flush(): Promise<void> {
+    this.securityAudit.flushSuppressed();
     await this.audit.flush();
   }
 
@@ -473,6 +608,11 @@ export class RecordsService {
     return new FhirError('exception', 'internal error', { status: 500 });
   }
 
+  /**
+   * A record version from its custodian, audited on chain by this node with the outcome the
+   * custodian decided (decision 0056): a denial always, a permit when `auditPermit` (a
+   * break-glass read was audited before).
+   */
   async #fetchShared(
     context: RecordsRequestContext,
     head: RecordVersion,
@@ -480,6 +620,40 @@ export class RecordsService {
     action: 'read' | 'vread' | 'history',
     auditPermit: boolean,
   ): Promise<Resource> {
+    const audited = (decision: 'permit' | 'deny', reason: string): void =>
+      this.#auditEvent({
+        token: context.token,
+        patientId: head.patientId,
+        recordId: head.recordId,
+        version,
+        queryHash: null,
+        action,
+        decision: { decision, reason, consentId: null, breakGlassId: null },
+      });
+    const answer = await this.#requestShared(context, head, version, action);
+    if (answer.outcome === 'denied') {
+      audited('deny', answer.reason);
+      throw denial({ reason: answer.reason });
+    }
+    if (auditPermit) audited('permit', answer.reason);
+    return answer.resource;
+  }
+
+  /**
+   * Asks the custodian's node for one record version over the peer link (share protocol) and
+   * checks the sealed answer against the version's anchor. Audits nothing: the caller audits what
+   * the custodian decided (a read per record, a search once per patient). Throws 503 with
+   * `Retry-After` when the custodian does not answer or cannot serve, 410 or 404 when it no
+   * longer holds the version, 502 when the content does not match its anchor.
+   */
+  async #requestShared(
+    context: RecordsRequestContext,
+    head: RecordVersion,
+    version: number,
+    action: 'read' | 'vread' | 'history' | 'search',
+  ): Promise<
+    { outcome: 'ok'; resource: Resource; reason: string } | { outcome: 'denied'; reason: string }
+  > {
     const state = this.#node.stateReader();
     const custodian = readMember(state, head.custodian);
     const type = head.resourceType;
@@ -491,11 +665,18 @@ export class RecordsService {
     }
     const { principal } = context.token.claims;
     if (principal.kind === 'patient') {
-      throw new FhirError(
-        'business-rule',
-        `${type}/${id} is held by ${head.custodian}; a patient reads it at that organisation`,
-        { status: 422 },
-      );
+      // The custodian serves a patient only through the patient's home organisation, the member
+      // that enrolled them and vouches for their sign-in (decision 0060).
+      const home = pseudonymPattern.test(principal.id)
+        ? readPatient(state, fromHex(principal.id))?.enrolledBy
+        : undefined;
+      if (home !== this.#orgId) {
+        throw new FhirError(
+          'business-rule',
+          `${type}/${id} is held by ${head.custodian}; a patient reads records held elsewhere through their home organisation ${home ?? '(not enrolled)'}`,
+          { status: 422 },
+        );
+      }
     }
     const requestId = randomBytes(16);
     const share: ShareRequest = {
@@ -506,7 +687,7 @@ export class RecordsService {
       requesterId: principal.id,
       purpose: this.#purposeOf(context.token),
       action,
-      height: this.#node.stateReader().height,
+      height: state.height,
     };
     let answer: ShareResponse;
     try {
@@ -521,34 +702,21 @@ export class RecordsService {
         { custodian: head.custodian, error: error instanceof Error ? error.message : 'unknown' },
         'shared record request failed',
       );
-      throw new FhirError(
-        'transient',
+      throw custodianUnavailable(
         `the custodian ${head.custodian} did not answer for ${type}/${id}; try again later`,
-        { status: 503 },
       );
     }
-    const audited = (decision: 'permit' | 'deny', reason: string): void =>
-      this.#auditEvent({
-        token: context.token,
-        patientId: head.patientId,
-        recordId: head.recordId,
-        version,
-        queryHash: null,
-        action,
-        decision: { decision, reason, consentId: null, breakGlassId: null },
-      });
     switch (answer.outcome) {
       case 'denied':
-        audited('deny', answer.reason);
-        throw denial({ reason: answer.reason });
+        return { outcome: 'denied', reason: answer.reason };
       case 'gone':
         throw new FhirError('deleted', `${type}/${id} is deleted or erased`, { status: 410 });
       case 'not-found':
         throw notFound(type, id);
       case 'unavailable':
-        throw new FhirError('transient', `the custodian could not serve ${type}/${id}`, {
-          status: 503,
-        });
+        throw custodianUnavailable(
+          `the custodian ${head.custodian} could not serve ${type}/${id}; try again later`,
+        );
       case 'ok':
         break;
     }
@@ -579,8 +747,11 @@ export class RecordsService {
         { status: 502 },
       );
     }
-    if (auditPermit) audited('permit', answer.reason);
-    return JSON.parse(new TextDecoder().decode(canonical)) as Resource;
+    return {
+      outcome: 'ok',
+      resource: JSON.parse(new TextDecoder().decode(canonical)) as Resource,
+      reason: answer.reason,
+    };
   }
 
   /** The custodian's side of sharing: decide, audit, seal. Never throws to the peer. */
@@ -609,21 +780,30 @@ export class RecordsService {
     if (head.status === 'erased') return refuse('gone', 'erased');
     const version = share.version ?? head.version;
     if (version > head.version) return refuse('not-found', 'no such version');
-    const requester: Requester =
-      share.requesterKind === 'practitioner'
-        ? { kind: 'practitioner', orgId: peerOrg, practitionerId: share.requesterId }
-        : { kind: 'client', orgId: peerOrg, clientId: share.requesterId };
-    const decision = decide(
-      state,
-      recordAccessRequest(head, requester, share.purpose),
-      this.#now(),
-    );
+    // Who asks: the organisation is the one whose node key the link authenticated; a patient
+    // only for their own record and only through their home organisation (decision 0060).
+    const asked = shareRequesterOf({
+      share,
+      peerOrg,
+      recordPatientId: head.patientId,
+      patient:
+        share.requesterKind === 'patient' && pseudonymPattern.test(share.requesterId)
+          ? readPatient(state, fromHex(share.requesterId))
+          : null,
+    });
+    const decision =
+      'refusal' in asked
+        ? { decision: 'deny' as const, reason: asked.refusal }
+        : decide(state, recordAccessRequest(head, asked.requester, share.purpose), this.#now());
     // The access contract records an agent of the submitting organisation only, so the requesting
-    // node audits its own practitioner's access (permit or deny) on chain; the custodian keeps
-    // its decision in its log (no patient data: pseudonymous ids and codes).
+    // node audits its own user's access (permit or deny) on chain, once per read or once per
+    // search; the custodian logs each decision it makes here, once per request (no patient data:
+    // pseudonymous ids and codes).
     this.#logger.info(
       {
         requesterOrg: peerOrg,
+        requesterKind: share.requesterKind,
+        action: share.action,
         record: toHex(head.recordId).slice(0, 8),
         version,
         decision: decision.decision,
@@ -712,31 +892,7 @@ export class RecordsService {
     this.#assertStaff(context);
     const resource = assertValidResource(request.resource, { type: request.type });
     const state = this.#node.stateReader();
-    let patientHex: string;
-    if (request.type === 'Patient') {
-      // A Patient's id is its pseudonym, enrolled on chain before the record is anchored.
-      patientHex = resource.id ?? '';
-      if (!pseudonymPattern.test(patientHex) || readPatient(state, fromHex(patientHex)) === null) {
-        throw new FhirError(
-          'business-rule',
-          'a Patient is created with the id of an enrolled pseudonym (32 hex digits)',
-          { status: 422 },
-        );
-      }
-    } else {
-      const reference = patientReferenceOf(resource);
-      if (reference === undefined || !pseudonymPattern.test(reference)) {
-        throw new FhirError('required', `${request.type} must reference its Patient/<pseudonym>`, {
-          status: 400,
-        });
-      }
-      patientHex = reference;
-      if (readPatient(state, fromHex(reference)) === null) {
-        throw new FhirError('business-rule', `Patient/${reference} is not enrolled`, {
-          status: 422,
-        });
-      }
-    }
+    const patientHex = this.#enrolledPatientOf(state, request.type, resource);
     this.#scope(context, { type: request.type, interaction: 'create', patient: patientHex });
     if (request.ifNoneExist !== null) {
       const condition = parseIfNoneExist({ type: request.type, header: request.ifNoneExist });
@@ -763,6 +919,37 @@ export class RecordsService {
       deleted: false,
       action: 'create',
     });
+  }
+
+  /**
+   * The enrolled patient (pseudonym, hex) a new record is about: a Patient's own id (its
+   * pseudonym, enrolled on chain before the record is anchored), or the Patient a clinical
+   * resource references.
+   */
+  #enrolledPatientOf(state: StateReader, type: string, resource: Resource): string {
+    if (type === 'Patient') {
+      const patientHex = resource.id ?? '';
+      if (!pseudonymPattern.test(patientHex) || readPatient(state, fromHex(patientHex)) === null) {
+        throw new FhirError(
+          'business-rule',
+          'a Patient is created with the id of an enrolled pseudonym (32 hex digits)',
+          { status: 422 },
+        );
+      }
+      return patientHex;
+    }
+    const reference = patientReferenceOf(resource);
+    if (reference === undefined || !pseudonymPattern.test(reference)) {
+      throw new FhirError('required', `${type} must reference its Patient/<pseudonym>`, {
+        status: 400,
+      });
+    }
+    if (readPatient(state, fromHex(reference)) === null) {
+      throw new FhirError('business-rule', `Patient/${reference} is not enrolled`, {
+        status: 422,
+      });
+    }
+    return reference;
   }
 
   /**
@@ -892,20 +1079,16 @@ export class RecordsService {
       }
       throw error;
     }
-    const location = await this.#node.submitOwnAndWait(
-      'record.anchor',
-      {
-        recordId: write.recordId,
-        version: write.version,
-        resourceType: write.type,
-        patientId: write.patientId,
-        custodian: this.#orgId,
-        contentHash: put.contentHash,
-        securityLabels,
-        dataMonth: null,
-      },
-      recordsLimits.commitWaitMs,
-    );
+    const location = await this.anchors.anchor({
+      recordId: write.recordId,
+      version: write.version,
+      resourceType: write.type,
+      patientId: write.patientId,
+      custodian: this.#orgId,
+      contentHash: put.contentHash,
+      securityLabels,
+      dataMonth: null,
+    });
     if (!location.receipt.ok) {
       throw new FhirError(
         'business-rule',
@@ -1062,6 +1245,14 @@ export class RecordsService {
         });
       }
     }
+    // A search about one patient also covers that patient's records held by other
+    // organisations (decision 0060); any other search stays on this organisation's vault.
+    const patient = searchedPatientOf({
+      type: request.type,
+      params: request.params,
+      confinedPatient: context.token.claims.patient ?? null,
+    });
+    if (patient !== null) return this.#searchAcrossCustodians(context, request, patient);
     const result = await this.#searchLocal(context, request.type, request.params, true);
     return result.bundle;
   }
@@ -1083,6 +1274,44 @@ export class RecordsService {
       (patientParam !== undefined && pseudonymPattern.test(patientParam) ? patientParam : null);
     this.#scope(context, { type, interaction: 'search', patient: patientFilter });
     const state = this.#node.stateReader();
+    const { permitted, byPatient } = await this.#localCandidates(
+      context,
+      state,
+      type,
+      patientFilter,
+    );
+    const found = searchResources({ type, params, resources: permitted, baseUrl: context.baseUrl });
+    if (audit) {
+      const queryHash = sha256(utf8(`${type}?${found.request.canonicalQuery}`));
+      for (const [patientHex, outcome] of byPatient) {
+        this.#auditEvent({
+          token: context.token,
+          patientId: fromHex(patientHex),
+          recordId: null,
+          version: null,
+          queryHash,
+          action: 'search',
+          decision: outcome.decision,
+        });
+      }
+    }
+    return { bundle: found.bundle, total: found.total, resources: [...found.page] };
+  }
+
+  /**
+   * This organisation's current records of `type` (of one patient, or all), each decided with
+   * the consent contract on `state`: the permitted ones decrypted, and per patient the decision
+   * to audit (a permit if any record was permitted, else the first denial).
+   */
+  async #localCandidates(
+    context: RecordsRequestContext,
+    state: StateReader,
+    type: string,
+    patientFilter: string | null,
+  ): Promise<{
+    permitted: Resource[];
+    byPatient: Map<string, { permitted: boolean; decision: AccessDecision }>;
+  }> {
     const requester = this.#requesterOf(state, context.token);
     const time = this.#now();
     const permitted: Resource[] = [];
@@ -1124,22 +1353,151 @@ export class RecordsService {
       }
       after = page.next;
     } while (after !== null);
-    const found = searchResources({ type, params, resources: permitted, baseUrl: context.baseUrl });
-    if (audit) {
-      const queryHash = sha256(utf8(`${type}?${found.request.canonicalQuery}`));
-      for (const [patientHex, outcome] of byPatient) {
-        this.#auditEvent({
-          token: context.token,
-          patientId: fromHex(patientHex),
-          recordId: null,
-          version: null,
-          queryHash,
-          action: 'search',
-          decision: outcome.decision,
+    return { permitted, byPatient };
+  }
+
+  /**
+   * A search about one patient over the union of this organisation's records and the patient's
+   * records held elsewhere (decision 0060). The chain's anchors name the candidates held
+   * elsewhere (type, custodian, head version); each is decided here first, and only the
+   * permitted ones are fetched from their custodians (bounded in number and in flight), which
+   * decide again on their own state. Matching, sorting, paging and the total then run over what
+   * was permitted on both sides, so nothing hidden is counted. One audit event for the patient,
+   * with the query's hash, whatever the number of records and custodians touched.
+   */
+  async #searchAcrossCustodians(
+    context: RecordsRequestContext,
+    request: { type: string; params: Params },
+    patientHex: string,
+  ): Promise<Bundle> {
+    const { type, params } = request;
+    this.#scope(context, { type, interaction: 'search', patient: patientHex });
+    // A malformed query or a cursor of another query is refused (400) before any custodian is
+    // asked for anything.
+    searchResources({ type, params, resources: [], baseUrl: context.baseUrl });
+    const state = this.#node.stateReader();
+    const requester = this.#requesterOf(state, context.token);
+    const purpose = this.#purposeOf(context.token);
+    const time = this.#now();
+    const local = await this.#localCandidates(context, state, type, patientHex);
+    const patient = readPatient(state, fromHex(patientHex));
+    const issues: OperationOutcomeIssue[] = [];
+    let remote: {
+      permitted: RemoteCandidate[];
+      denial: AccessDecision | null;
+      truncated: boolean;
+    } = { permitted: [], denial: null, truncated: false };
+    if (patient !== null) {
+      remote = remoteSearchCandidates({
+        recordIds: this.#recordsByPatient().get(patientHex) ?? [],
+        headOf: (recordId) => readRecordHead(state, fromHex(recordId)),
+        type,
+        orgId: this.#orgId,
+        decideRecord: (head) => decide(state, recordAccessRequest(head, requester, purpose), time),
+        candidatesMax: recordsLimits.remoteSearchCandidatesMax,
+      });
+    }
+    if (remote.truncated) {
+      issues.push({
+        severity: 'warning',
+        code: 'too-costly',
+        diagnostics: `only the ${recordsLimits.remoteSearchCandidatesMax} most recently anchored ${type} records held by other organisations were searched; read older ones with Patient/${patientHex}/$everything`,
+      });
+    }
+    if (
+      context.token.claims.principal.kind === 'patient' &&
+      patient !== null &&
+      patient.enrolledBy !== this.#orgId &&
+      remote.permitted.length > 0
+    ) {
+      // A patient reads records held elsewhere through their home organisation only.
+      issues.push({
+        severity: 'warning',
+        code: 'incomplete',
+        diagnostics: `records held by other organisations are searched at your home organisation ${patient.enrolledBy}`,
+      });
+      remote = { ...remote, permitted: [] };
+    }
+    const answers = await settleBounded(
+      remote.permitted,
+      recordsLimits.remoteSearchFetchesInFlightMax,
+      (candidate) => this.#requestShared(context, candidate.head, candidate.head.version, 'search'),
+    );
+    const resources = [...local.permitted];
+    let permit: AuditedDecision | null = null;
+    let deny: AuditedDecision | null = remote.denial;
+    const unreachable = new Set<string>();
+    for (const [index, settled] of answers.entries()) {
+      const candidate = remote.permitted[index]!;
+      if (settled.status === 'fulfilled') {
+        if (settled.value.outcome === 'ok') {
+          resources.push(settled.value.resource);
+          permit ??= candidate.decision;
+        } else {
+          // The custodian refused what this node's state permitted (a revocation it saw first).
+          deny ??= {
+            decision: 'deny',
+            reason: settled.value.reason,
+            consentId: null,
+            breakGlassId: null,
+          };
+        }
+        continue;
+      }
+      const error: unknown = settled.reason;
+      if (!(error instanceof FhirError)) throw error;
+      // Deleted or erased since its anchor was read: not a match.
+      if (error.status === 404 || error.status === 410) continue;
+      if (!unreachable.has(candidate.head.custodian)) {
+        unreachable.add(candidate.head.custodian);
+        issues.push({
+          severity: 'warning',
+          code: 'incomplete',
+          diagnostics: `records held by ${candidate.head.custodian} could not be searched (${error.message}); the results and the total leave them out`,
         });
       }
     }
-    return { bundle: found.bundle, total: found.total, resources: [...found.page] };
+    const found = searchResources({ type, params, resources, baseUrl: context.baseUrl });
+    if (patient !== null) {
+      const localOutcome = local.byPatient.get(patientHex);
+      if (localOutcome?.permitted === true) permit ??= localOutcome.decision;
+      else if (localOutcome !== undefined) deny ??= localOutcome.decision;
+      // A search that found no record still touched the patient: it is audited with the
+      // contract's answer to the query itself.
+      const decision =
+        permit ??
+        deny ??
+        decide(
+          state,
+          {
+            patientId: patient.patientId,
+            requester,
+            action: 'access',
+            purpose,
+            recordId: null,
+            resourceType: type,
+            securityLabels: [],
+          },
+          time,
+        );
+      this.#auditEvent({
+        token: context.token,
+        patientId: patient.patientId,
+        recordId: null,
+        version: null,
+        queryHash: sha256(utf8(`${type}?${found.request.canonicalQuery}`)),
+        action: 'search',
+        decision,
+      });
+    }
+    if (issues.length === 0) return found.bundle;
+    return {
+      ...found.bundle,
+      entry: [
+        ...(found.bundle.entry ?? []),
+        { resource: operationOutcome(issues), search: { mode: 'outcome' } },
+      ],
+    };
   }
 
   // ---- consents ----------------------------------------------------------------------------
@@ -1312,6 +1670,15 @@ export class RecordsService {
    * AuditEvent search scope (privacy officers). Reading the log is itself audited.
    */
   #searchAuditEvents(context: RecordsRequestContext, params: Params): Bundle {
+    // Without a patient, the search is of this node's security log: the events that name no
+    // patient (decision 0059). A patient's token always names its patient, so never reaches it.
+    if (
+      context.token.claims.patient === undefined &&
+      params.patient === undefined &&
+      params['entity'] === undefined
+    ) {
+      return this.#searchSecurityLog(context, params);
+    }
     const patientHex =
       context.token.claims.patient ??
       (params.patient ?? params['entity'] ?? [])[0]?.replace(/^Patient\//, '');
@@ -1390,14 +1757,555 @@ export class RecordsService {
     return link === undefined ? found.bundle : { ...found.bundle, link };
   }
 
-  transaction(): Promise<Bundle> {
-    return Promise.reject(
-      new FhirError(
+  /** The security log's readers: privacy officers of this organisation, its system clients. */
+  #searchSecurityLog(context: RecordsRequestContext, params: Params): Bundle {
+    const { principal, org } = context.token.claims;
+    let reader: SecurityLogReader = 'none';
+    if (principal.kind === 'client' && org === this.#orgId) reader = 'client';
+    if (
+      principal.kind === 'practitioner' &&
+      org === this.#orgId &&
+      (readPractitioner(this.#node.stateReader(), org, principal.id)?.roles.includes(
+        'privacy-officer',
+      ) ??
+        false)
+    ) {
+      reader = 'privacy-officer';
+    }
+    return this.securityAudit.search({
+      token: context.token,
+      params,
+      baseUrl: context.baseUrl,
+      reader,
+    });
+  }
+
+  // ---- transaction and batch Bundles (decision 0058) ---------------------------------------
+
+  /**
+   * `POST /fhir` with a `transaction` or `batch` Bundle (FHIR R4 http.html#transaction). A
+   * transaction is all or nothing: every entry is checked, authorised and validated before
+   * anything is written, every version it writes is anchored in one `record.anchor-batch`, and
+   * its reads and searches run once that is committed. A batch runs each entry on its own, as
+   * the single interaction would, and one that fails carries its OperationOutcome.
+   */
+  async transaction(context: RecordsRequestContext, request: { bundle: Bundle }): Promise<Bundle> {
+    if (request.bundle.type === 'batch') return this.#runBatch(context, request.bundle);
+    return this.#runTransaction(context, request.bundle);
+  }
+
+  /** Ids of new records: random 128-bit pseudonyms; a Patient keeps its enrolled pseudonym. */
+  readonly #newRecordId: NewId = ({ type, resource }) =>
+    type === 'Patient' && resource.id !== undefined && pseudonymPattern.test(resource.id)
+      ? resource.id
+      : toHex(new Uint8Array(randomBytes(16)));
+
+  /** A refusal of one entry, as the whole transaction's answer: the entry is named first. */
+  #entryError(entryIndex: number, error: FhirError): FhirError {
+    const where = `Bundle.entry[${entryIndex}]`;
+    return new FhirError(error.code, `${where}: ${error.message}`, {
+      status: error.status,
+      expression: [where],
+      issues: error.issues.slice(1),
+      details: { ...error.details, entryIndex },
+    });
+  }
+
+  /** Runs `check` for one entry; a FHIR refusal comes out naming the entry. */
+  async #inEntry<T>(entryIndex: number, check: () => T | Promise<T>): Promise<T> {
+    try {
+      return await check();
+    } catch (error) {
+      if (error instanceof FhirError) throw this.#entryError(entryIndex, error);
+      throw error;
+    }
+  }
+
+  /**
+   * A Consent is the patient's own signed `consent.grant` or `consent.revoke`, one signature per
+   * Consent, which a Bundle cannot carry (decision 0058); AuditEvent and Provenance are never
+   * written through the API.
+   */
+  #refuseBundleWrite(operation: TransactionOperation): void {
+    if (operation.kind === 'read' || operation.kind === 'search') return;
+    if (operation.type === 'Consent') {
+      throw new FhirError(
         'business-rule',
-        'transaction Bundles are not served by this version of the records service',
+        'a Consent is not written in a Bundle: each needs the patient’s own signed transaction; POST it to /fhir/Consent with X-MedLedger-Transaction (or DELETE /fhir/Consent/{id} to revoke)',
         { status: 422 },
-      ),
-    );
+      );
+    }
+    this.#refuseViewWrite(operation.type);
+    this.#assertClinicalType(operation.type);
+  }
+
+  async #runTransaction(context: RecordsRequestContext, bundle: Bundle): Promise<Bundle> {
+    const plan = planTransaction(bundle, { newId: this.#newRecordId });
+    const operations = plan.operations;
+    // Nothing is written until every entry has passed every check below.
+    for (const operation of operations) {
+      await this.#inEntry(operation.entryIndex, () => this.#refuseBundleWrite(operation));
+    }
+    if (operations.some((operation) => operation.kind !== 'read' && operation.kind !== 'search')) {
+      this.#assertStaff(context);
+    }
+    // Reads and searches run after the writes (http.html#trules); their scope letters are
+    // checked now, so a token that could not make them refuses the whole Bundle.
+    for (const operation of operations) {
+      if (operation.kind !== 'read' && operation.kind !== 'search') continue;
+      const interaction =
+        operation.kind === 'search'
+          ? ('search' as const)
+          : operation.versionId === undefined
+            ? ('read' as const)
+            : ('vread' as const);
+      await this.#inEntry(operation.entryIndex, () =>
+        this.#scope(context, {
+          type: operation.type,
+          interaction,
+          patient: context.token.claims.patient ?? null,
+        }),
+      );
+    }
+    const results: BundleEntryResult[] = [];
+    // Conditional creates first: one that finds its resource creates nothing, and references to
+    // its entry are re-pointed to what it found (FHIR R4 http.html#trules).
+    const found = new Map<number, Resource>();
+    const repointed = new Map<string, string>();
+    const state = this.#node.stateReader();
+    for (const operation of operations) {
+      if (operation.kind !== 'create' || operation.ifNoneExist === undefined) continue;
+      const condition = operation.ifNoneExist;
+      const existing = await this.#inEntry(operation.entryIndex, async () => {
+        const patientHex = this.#enrolledPatientOf(state, operation.type, operation.resource);
+        this.#scope(context, { type: operation.type, interaction: 'create', patient: patientHex });
+        const params: Record<string, string[]> = {};
+        for (const [name, value] of new URLSearchParams(condition.canonicalQuery)) {
+          (params[name] ??= []).push(value);
+        }
+        const matches = await this.#searchLocal(context, operation.type, params, false);
+        return decideConditionalCreate(matches.total) === 'exists' ? matches.resources[0]! : null;
+      });
+      if (existing === null) continue;
+      found.set(operation.entryIndex, existing);
+      repointed.set(`${operation.type}/${operation.id}`, `${operation.type}/${existing.id ?? ''}`);
+      const versionId = existing.meta?.versionId ?? '1';
+      results.push({
+        entryIndex: operation.entryIndex,
+        status: 200,
+        location: `${operation.type}/${existing.id ?? ''}/_history/${versionId}`,
+        etag: formatEtag(versionId),
+        ...(existing.meta?.lastUpdated === undefined
+          ? {}
+          : { lastModified: existing.meta.lastUpdated }),
+        resource: existing,
+      });
+    }
+    const writes: Array<
+      VersionWrite & { readonly entryIndex: number; readonly status: 200 | 201 | 204 }
+    > = [];
+    for (const operation of operations) {
+      const entryIndex = operation.entryIndex;
+      switch (operation.kind) {
+        case 'create': {
+          if (found.has(entryIndex)) break;
+          const resource = rewriteReferences(operation.resource, repointed);
+          const patientHex = await this.#inEntry(entryIndex, () => {
+            const patient = this.#enrolledPatientOf(state, operation.type, resource);
+            this.#scope(context, { type: operation.type, interaction: 'create', patient });
+            if (operation.type === 'Patient' && readRecordHead(state, fromHex(patient)) !== null) {
+              throw new FhirError('conflict', `Patient/${patient} already exists`, { status: 409 });
+            }
+            return patient;
+          });
+          writes.push({
+            entryIndex,
+            status: 201,
+            label: `Bundle.entry[${entryIndex}]`,
+            type: operation.type,
+            recordId: fromHex(operation.id),
+            patientId: fromHex(patientHex),
+            version: 1,
+            resource,
+            deleted: false,
+            action: 'create',
+          });
+          break;
+        }
+        case 'update': {
+          const resource = rewriteReferences(operation.resource, repointed);
+          const head = await this.#inEntry(entryIndex, async () => {
+            const current = this.#custodianHead(context, operation, 'update');
+            if (current.status === 'erased') {
+              throw new FhirError('deleted', `${operation.type}/${operation.id} was erased`, {
+                status: 410,
+              });
+            }
+            if (operation.ifMatch !== undefined) {
+              assertIfMatch({
+                ifMatch: formatEtag(operation.ifMatch),
+                currentVersionId: String(current.version),
+              });
+            }
+            if (patientReferenceOf(resource) !== toHex(current.patientId)) {
+              throw new FhirError(
+                'business-rule',
+                'an update cannot move a record to another patient',
+                { status: 422 },
+              );
+            }
+            await this.#authoriseRecord(context, current, 'update', current.version);
+            return current;
+          });
+          writes.push({
+            entryIndex,
+            status: 200,
+            label: `Bundle.entry[${entryIndex}]`,
+            type: operation.type,
+            recordId: head.recordId,
+            patientId: head.patientId,
+            version: head.version + 1,
+            resource,
+            deleted: false,
+            action: null,
+          });
+          break;
+        }
+        case 'delete': {
+          const head = await this.#inEntry(entryIndex, async () => {
+            const current = this.#custodianHead(context, operation, 'delete');
+            if (operation.ifMatch !== undefined) {
+              assertIfMatch({
+                ifMatch: formatEtag(operation.ifMatch),
+                currentVersionId: String(current.version),
+              });
+            }
+            // A delete is idempotent: an erased or already deleted record stays as it is.
+            if (current.status === 'erased') return null;
+            const history = await this.#vault.history(operation.id);
+            if (history.find((meta) => meta.version === current.version)?.deleted === true) {
+              return null;
+            }
+            await this.#authoriseRecord(context, current, 'delete', current.version);
+            return current;
+          });
+          if (head === null) {
+            results.push({ entryIndex, status: 204 });
+            break;
+          }
+          writes.push({
+            entryIndex,
+            status: 204,
+            label: `Bundle.entry[${entryIndex}]`,
+            type: operation.type,
+            recordId: head.recordId,
+            patientId: head.patientId,
+            version: head.version + 1,
+            resource: { resourceType: operation.type, id: operation.id } as Resource,
+            deleted: true,
+            action: null,
+          });
+          break;
+        }
+        case 'read':
+        case 'search':
+          break;
+      }
+    }
+    // One record is written once per Bundle (a Patient created with an id a PUT also names).
+    const seen = new Map<string, number>();
+    for (const write of writes) {
+      const key = toHex(write.recordId);
+      const earlier = seen.get(key);
+      if (earlier !== undefined) {
+        throw this.#entryError(
+          write.entryIndex,
+          new FhirError(
+            'invalid',
+            `${write.type}/${key} is also written by Bundle.entry[${earlier}]; a record is written once per transaction`,
+          ),
+        );
+      }
+      seen.set(key, write.entryIndex);
+    }
+    if (writes.length > 0) {
+      const stored = await this.#writeVersions(context, writes);
+      writes.forEach((write, index) => {
+        const resource = stored[index]!;
+        const versionId = String(write.version);
+        results.push({
+          entryIndex: write.entryIndex,
+          status: write.status,
+          location: `${write.type}/${toHex(write.recordId)}/_history/${versionId}`,
+          etag: formatEtag(versionId),
+          ...(resource.meta?.lastUpdated === undefined
+            ? {}
+            : { lastModified: resource.meta.lastUpdated }),
+          ...(write.deleted ? {} : { resource }),
+        });
+      });
+    }
+    // The writes are committed: a read or search that fails now cannot undo them, so it answers
+    // in its own entry (decision 0058).
+    for (const operation of operations) {
+      if (operation.kind !== 'read' && operation.kind !== 'search') continue;
+      results.push(await this.#runRead(context, operation));
+    }
+    return transactionResponseBundle(results);
+  }
+
+  /** A read, vread or search entry, answered as the single interaction would be. */
+  async #runRead(
+    context: RecordsRequestContext,
+    operation: Extract<TransactionOperation, { kind: 'read' | 'search' }>,
+  ): Promise<BundleEntryResult> {
+    try {
+      const resource =
+        operation.kind === 'search'
+          ? await this.search(context, {
+              type: operation.type,
+              params: paramsOfQuery(operation.request.canonicalQuery),
+            })
+          : operation.versionId === undefined
+            ? await this.read(context, { type: operation.type, id: operation.id })
+            : await this.vread(context, {
+                type: operation.type,
+                id: operation.id,
+                versionId: operation.versionId,
+              });
+      return { entryIndex: operation.entryIndex, status: 200, resource };
+    } catch (error) {
+      return this.#failedEntry(operation.entryIndex, error);
+    }
+  }
+
+  #failedEntry(entryIndex: number, error: unknown): BundleEntryResult {
+    if (!(error instanceof FhirError)) {
+      this.#logger.error(
+        { entryIndex, error: error instanceof Error ? error.name : 'unknown' },
+        'Bundle entry failed unexpectedly',
+      );
+    }
+    return { entryIndex, ...outcomeOfError(error) };
+  }
+
+  /**
+   * A batch: each entry on its own, in the Bundle's order, through the single interaction (its
+   * checks, its consent decision, its audit event, its anchor); one that fails does not stop
+   * the others (FHIR R4 http.html#transaction).
+   */
+  async #runBatch(context: RecordsRequestContext, bundle: Bundle): Promise<Bundle> {
+    const plan = planBatch(bundle, { newId: this.#newRecordId });
+    const results: BundleEntryResult[] = [];
+    for (const entry of plan.entries) {
+      if ('error' in entry) {
+        results.push(this.#failedEntry(entry.entryIndex, entry.error));
+        continue;
+      }
+      const operation = entry.operation;
+      try {
+        this.#refuseBundleWrite(operation);
+        results.push(await this.#runBatchEntry(context, operation));
+      } catch (error) {
+        results.push(this.#failedEntry(entry.entryIndex, error));
+      }
+    }
+    return batchResponseBundle(results);
+  }
+
+  async #runBatchEntry(
+    context: RecordsRequestContext,
+    operation: TransactionOperation,
+  ): Promise<BundleEntryResult> {
+    const entryIndex = operation.entryIndex;
+    const written = (resource: Resource, status: 200 | 201): BundleEntryResult => {
+      const versionId = resource.meta?.versionId ?? '1';
+      return {
+        entryIndex,
+        status,
+        location: `${operation.type}/${resource.id ?? ''}/_history/${versionId}`,
+        etag: formatEtag(versionId),
+        ...(resource.meta?.lastUpdated === undefined
+          ? {}
+          : { lastModified: resource.meta.lastUpdated }),
+        resource,
+      };
+    };
+    switch (operation.kind) {
+      case 'create': {
+        const result = await this.create(context, {
+          type: operation.type,
+          resource: operation.resource,
+          ifNoneExist: operation.ifNoneExist?.canonicalQuery ?? null,
+          signedTransaction: null,
+        });
+        return written(result.resource, result.status);
+      }
+      case 'update': {
+        const result = await this.update(context, {
+          type: operation.type,
+          id: operation.id,
+          resource: operation.resource,
+          ifMatch: operation.ifMatch === undefined ? null : formatEtag(operation.ifMatch),
+          signedTransaction: null,
+        });
+        return written(result.resource, 200);
+      }
+      case 'delete':
+        await this.delete(context, {
+          type: operation.type,
+          id: operation.id,
+          signedTransaction: null,
+        });
+        return { entryIndex, status: 204 };
+      case 'read':
+      case 'search':
+        return this.#runRead(context, operation);
+    }
+  }
+
+  /**
+   * Writes several versions all or nothing: each is stored in the vault, then ONE
+   * `record.anchor-batch` anchors them all and the answer waits for its commit; only then are
+   * their Provenances stored and the creates audited. If the anchor is refused, no version
+   * becomes visible (reads go by the chain's head version; a vault version whose anchor never
+   * committed is never served). The error names the write at fault by its `label`. A single
+   * write could go through here too (`#writeVersion` sends its own `record.anchor`).
+   */
+  async #writeVersions(
+    context: RecordsRequestContext,
+    writes: readonly VersionWrite[],
+  ): Promise<Resource[]> {
+    if (writes.length === 0 || writes.length > contractLimits.recordAnchorBatchMax) {
+      throw new FhirError(
+        'business-rule',
+        `expected 1 to ${contractLimits.recordAnchorBatchMax} writes in one anchor batch, found ${writes.length}`,
+        { status: 422 },
+      );
+    }
+    const time = this.#now();
+    const prepared = writes.map((write) => {
+      const stored = withServerMeta(write.resource, {
+        id: toHex(write.recordId),
+        versionId: String(write.version),
+        lastUpdated: isoTime(time),
+      });
+      return { write, stored, securityLabels: chainLabelsOf(stored) };
+    });
+    const anchorsOf = (hashes: readonly Uint8Array[]): AnchorRecordInput[] =>
+      prepared.map(({ write, securityLabels }, index) => ({
+        recordId: write.recordId,
+        version: write.version,
+        resourceType: write.type,
+        patientId: write.patientId,
+        custodian: this.#orgId,
+        contentHash: hashes[index]!,
+        securityLabels,
+        dataMonth: null,
+      }));
+    // The batch must fit one chain transaction; checked before the vault is touched (the largest
+    // nonce and a blank signature give the transaction's largest size).
+    const size = encodeTransaction({
+      chainId: this.#node.chainId,
+      kind: 'record.anchor-batch',
+      body: contractBody('record.anchor-batch', {
+        anchors: anchorsOf(prepared.map(() => new Uint8Array(32))),
+      }),
+      signer: this.#node.nodeKey,
+      nonce: Number.MAX_SAFE_INTEGER,
+      signature: new Uint8Array(64),
+    }).length;
+    if (size > chainLimits.txBytesMax) {
+      throw new FhirError(
+        'business-rule',
+        `the anchors of these ${writes.length} writes take ${size} bytes, more than one chain transaction holds (${chainLimits.txBytesMax}); send fewer entries per Bundle`,
+        { status: 422 },
+      );
+    }
+    const hashes: Uint8Array[] = [];
+    for (const { write, stored, securityLabels } of prepared) {
+      try {
+        const put = await this.#vault.put({
+          recordId: toHex(write.recordId),
+          version: write.version,
+          resourceType: write.type,
+          patientId: toHex(write.patientId),
+          resource: stored as unknown as Parameters<RecordVault['put']>[0]['resource'],
+          lastUpdatedMs: time,
+          securityLabels,
+          deleted: write.deleted,
+        });
+        hashes.push(put.contentHash);
+      } catch (error) {
+        if (error instanceof VaultError) {
+          throw new FhirError(
+            'conflict',
+            `${write.label}: ${write.type}/${toHex(write.recordId)}: ${error.message}; nothing of this Bundle is visible`,
+            { status: 409, expression: [write.label] },
+          );
+        }
+        throw error;
+      }
+    }
+    let location;
+    try {
+      location = await this.#node.submitOwnAndWait(
+        'record.anchor-batch',
+        { anchors: anchorsOf(hashes) },
+        recordsLimits.commitWaitMs,
+      );
+    } catch (error) {
+      if (!(error instanceof NodeError)) throw error;
+      this.#logger.warn({ code: error.code, writes: writes.length }, 'anchor batch not committed');
+      if (error.code === 'refused' && error.details['code'] === 'busy') {
+        throw new FhirError('throttled', 'the node is busy; nothing was written, try again', {
+          status: 429,
+        });
+      }
+      throw new FhirError(
+        'exception',
+        error.code === 'timeout'
+          ? `the anchors were not committed within ${recordsLimits.commitWaitMs} ms; they may still commit: read the resources before sending the Bundle again`
+          : 'the node could not anchor the versions; nothing was written',
+        { status: 500 },
+      );
+    }
+    if (!location.receipt.ok) {
+      // The contract names the item (`anchors[3]: …`); items are in the order of `writes`.
+      const item = /^anchors\[(\d+)\]/.exec(location.receipt.message ?? '')?.[1];
+      const label = item === undefined ? null : (writes[Number(item)]?.label ?? null);
+      throw new FhirError(
+        'business-rule',
+        `${label === null ? '' : `${label}: `}the record contract refused the anchors, nothing was written: ${location.receipt.code} ${location.receipt.message}`,
+        { status: 422, ...(label === null ? {} : { expression: [label] }) },
+      );
+    }
+    for (const { write, stored, securityLabels } of prepared) {
+      await this.#storeProvenance(context, {
+        target: stored,
+        patientId: write.patientId,
+        activity: write.version === 1 ? 'create' : write.deleted ? 'delete' : 'update',
+        time,
+        securityLabels,
+      });
+      if (write.action !== null) {
+        this.#auditEvent({
+          token: context.token,
+          patientId: write.patientId,
+          recordId: write.recordId,
+          version: write.version,
+          queryHash: null,
+          action: write.action,
+          decision: {
+            decision: 'permit',
+            reason: 'custodian-own-record',
+            consentId: null,
+            breakGlassId: null,
+          },
+        });
+      }
+    }
+    return prepared.map(({ stored }) => stored);
   }
 
   /**
@@ -1484,12 +2392,22 @@ export class RecordsService {
     };
   }
 
-  /** The break-glass uses awaiting review, as BALP security-alert AuditEvents (privacy officers). */
-  breakGlassReviewQueue(context: RecordsRequestContext): Promise<Bundle> {
+  /**
+   * The break-glass uses awaiting review, as BALP security-alert AuditEvents, for privacy
+   * officers of this organisation (decision 0059): the uses by its own staff (whose reviews they
+   * close) and the uses by other organisations' staff that read a record it holds. Oldest first,
+   * `_count` per page with an opaque `_cursor` in the `next` link; `total` counts only the uses
+   * the caller may see.
+   */
+  breakGlassReviewQueue(
+    context: RecordsRequestContext,
+    request: { params: Params } = { params: {} },
+  ): Promise<Bundle> {
     const state = this.#node.stateReader();
     const { principal, org } = context.token.claims;
     const officer =
       principal.kind === 'practitioner' &&
+      org === this.#orgId &&
       (readPractitioner(state, org, principal.id)?.roles.includes('privacy-officer') ?? false);
     if (!officer) {
       return Promise.reject(
@@ -1498,20 +2416,84 @@ export class RecordsService {
         }),
       );
     }
-    const events = listUnreviewedBreakGlass(state, { limit: 100 }).map((grant) => ({
-      ...breakGlassAuditEvent(grant, 'start'),
-      id: toHex(grant.breakGlassId),
-    }));
-    return Promise.resolve({
-      resourceType: 'Bundle',
-      type: 'searchset',
-      total: events.length,
-      entry: events.map((resource) => ({
+    let page;
+    try {
+      page = reviewPageOf(request.params);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    const scanned = listUnreviewedBreakGlass(state, { limit: breakGlassReviewLimits.scanMax });
+    const visible = scanned.filter((grant) => this.#reviewVisible(state, grant, org));
+    const after = visible.filter((grant) => grant.sequence > page.afterSequence);
+    const shown = after.slice(0, page.count);
+    const entry: BundleEntry[] = shown.map((grant) => {
+      const resource = { ...breakGlassAuditEvent(grant, 'start'), id: toHex(grant.breakGlassId) };
+      return {
         fullUrl: `${context.baseUrl}/AuditEvent/${resource.id}`,
         resource,
         search: { mode: 'match' },
-      })),
+      };
     });
+    if (scanned.length === breakGlassReviewLimits.scanMax) {
+      entry.push({
+        resource: operationOutcome([
+          {
+            severity: 'warning',
+            code: 'too-costly',
+            diagnostics: `only the ${breakGlassReviewLimits.scanMax} oldest unreviewed break-glass uses of the network were examined; later ones are listed once older ones are reviewed`,
+          },
+        ]),
+        search: { mode: 'outcome' },
+      });
+    }
+    const self = `${context.baseUrl}/$break-glass-review?_count=${page.count}`;
+    const link: Bundle['link'] = [{ relation: 'self', url: self }];
+    const last = shown.at(-1);
+    if (after.length > shown.length && last !== undefined) {
+      link.push({
+        relation: 'next',
+        url: `${self}&_cursor=${encodeReviewCursor(last.sequence)}`,
+      });
+    }
+    return Promise.resolve({
+      resourceType: 'Bundle',
+      type: 'searchset',
+      total: visible.length,
+      link,
+      entry,
+    });
+  }
+
+  /**
+   * Whether a privacy officer of `org` sees `grant`: a use by `org`'s own staff, or a use whose
+   * audited accesses (in the patient's log, from the block that opened it, at most
+   * `accessEventsScanMax` events) include a record `org` holds.
+   */
+  #reviewVisible(state: StateReader, grant: BreakGlassRecord, org: string): boolean {
+    if (grant.orgId === org) return true;
+    const patientId = grant.patientId;
+    const count = countAuditEvents(state, patientId);
+    // The log is in commit order: find the first event recorded at or after the opening block.
+    let low = 0;
+    let high = count;
+    while (low < high) {
+      const middle = Math.floor((low + high) / 2);
+      const event = listAuditEvents(state, { patientId, from: middle, limit: 1 })[0];
+      if (event === undefined || event.recordedHeight >= grant.openedHeight) high = middle;
+      else low = middle + 1;
+    }
+    const events = listAuditEvents(state, {
+      patientId,
+      from: low,
+      limit: breakGlassReviewLimits.accessEventsScanMax,
+    });
+    return events.some(
+      (record) =>
+        record.event.breakGlassId !== null &&
+        equalBytes(record.event.breakGlassId, grant.breakGlassId) &&
+        record.event.recordId !== null &&
+        readRecordHead(state, record.event.recordId)?.custodian === org,
+    );
   }
 
   /**
@@ -1629,8 +2611,8 @@ export class RecordsService {
    * Patient record the caller may read now — a consent of theirs permits it, or, under a
    * break-glass token, an open grant — each read from its custodian as `read` does (decided
    * again there, audited). A clinician finds their own organisation's patients with a Patient
-   * search; there is no federated search (decision 0056), and this is how a clinician learns who
-   * shared with them. At most `fhirLimits.searchCountMax` patients (a search page), oldest first.
+   * search; a search across custodians needs the patient named (decision 0060), and this is how
+   * a clinician learns who shared with them. At most `fhirLimits.searchCountMax` patients (a search page), oldest first.
    */
   async sharedPatients(context: RecordsRequestContext): Promise<Bundle> {
     this.#scope(context, { type: 'Patient', interaction: 'search', patient: null });
@@ -1762,15 +2744,10 @@ export class RecordsService {
     });
   }
 
-  recordRejection(rejection: {
-    method: string;
-    path: string;
-    status: number;
-    code: string;
-    token: VerifiedAccessToken | null;
-  }): void {
+  recordRejection(rejection: SecurityRefusal): void {
     // A rejection names no patient the chain knows of (the request never reached a record), so
-    // it is logged for the security team rather than anchored; see decision 0056.
+    // it goes to the node's security log, not the chain (decisions 0056, 0059), and to the log.
+    this.securityAudit.recordRefusal(rejection);
     this.#logger.warn(
       {
         method: rejection.method,

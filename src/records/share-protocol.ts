@@ -8,18 +8,23 @@
 import { type Infer, bytes, nullable, struct, text, textEnum, uint } from '../codec/index.ts';
 import { recordsLimits } from './limits.ts';
 
-/** What the requesting node asks (its node key is authenticated by the peer link). */
+/**
+ * What the requesting node asks (its node key is authenticated by the peer link). A `patient`
+ * requester is the patient pseudonym (hex) signed in at the requesting node, which must be the
+ * patient's home organisation (the one that enrolled them) and asks for the patient's own records
+ * only (decision 0060).
+ */
 export const ShareRequestSchema = struct({
   /** 16 random bytes chosen by the requester; bound into the HPKE `info`. */
   requestId: bytes({ length: 16 }),
   recordId: bytes({ length: 16 }),
   /** A specific version, or null for the current one. */
   version: nullable(uint({ min: 1 })),
-  requesterKind: textEnum(['practitioner', 'client']),
+  requesterKind: textEnum(['practitioner', 'client', 'patient']),
   requesterId: text({ bytesMin: 1, bytesMax: 64 }),
   purpose: text({ bytesMin: 1, bytesMax: 32 }),
-  /** The FHIR interaction audited: read, vread or history. */
-  action: textEnum(['read', 'vread', 'history']),
+  /** The FHIR interaction the requester audits: read, vread, history, or a search's candidate. */
+  action: textEnum(['read', 'vread', 'history', 'search']),
   /**
    * The requester's committed height when it asked: the custodian decides on a state at least
    * that recent (a consent or break-glass grant the requester saw is seen by the custodian too).

@@ -22,3 +22,16 @@ export type {
   StoreAuditSummary,
 } from './audit-store.ts';
 export { StoreAuditTable, auditChainStore } from './audit-store.ts';
+export {
+  type SecurityAuditCheck,
+  type SecurityAuditEntry,
+  type SecurityAuditFilter,
+  type SecurityAuditLogLimits,
+  type SecurityAuditLogStats,
+  type SecurityAuditPage,
+  type SecurityAuditRow,
+  type SqliteSecurityAuditLog,
+  openSecurityAuditLog,
+  securityAuditRowHash,
+  securityAuditLogApplicationId,
+} from './security-audit-log.ts';

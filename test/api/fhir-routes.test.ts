@@ -24,6 +24,7 @@ import {
   verifyAccessToken,
   type AccessTokenSigner,
 } from '../../src/auth/index.ts';
+import { FhirError } from '../../src/fhir/index.ts';
 import { generateEd25519KeyPair } from '../../src/keys/index.ts';
 import { MemoryFhirService } from './memory-fhir-service.ts';
 import { MemoryNode } from './memory-node.ts';
@@ -126,6 +127,8 @@ function assertRejected(
   assert.equal(rejection.status, expected.status);
   assert.equal(rejection.code, expected.code);
   assert.equal(rejection.token !== null, expected.withToken);
+  // inject's socket is 127.0.0.1: the address the security log keeps (decision 0059).
+  assert.equal(rejection.address, '127.0.0.1');
   if (rejection.token !== null) assert.equal(rejection.token.claims.sub, 'Practitioner/p-17');
 }
 
@@ -424,7 +427,7 @@ test('search by GET and by POST _search (form merged with the query) answers a s
   await s.app.close();
 });
 
-test('transaction: POST /fhir with a Bundle answers a transaction-response; a batch is refused', async () => {
+test('transaction: POST /fhir with a Bundle answers a transaction-response; a batch a batch-response', async () => {
   const s = await setup();
   const patientUrn = 'urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a';
   const bundle = {
@@ -470,7 +473,27 @@ test('transaction: POST /fhir with a Bundle answers a transaction-response; a ba
     `Patient/${patientId}`,
   );
 
-  assertOutcome(await post({ ...bundle, type: 'batch' }), 400, 'invalid', /batch is not supported/);
+  // A batch reaches the service: its entries are independent, so the Observation that refers to
+  // the Patient entry's urn:uuid fails alone, with its outcome, and the Patient is created.
+  const batch = await post({ ...bundle, type: 'batch' });
+  assert.equal(batch.statusCode, 200, batch.body);
+  const batchAnswer = batch.json<Bundle>();
+  assert.equal(batchAnswer.type, 'batch-response');
+  assert.deepEqual(
+    batchAnswer.entry?.map((entry) => entry.response?.status),
+    ['201 Created', '400 Bad Request'],
+  );
+  assert.match(
+    batchAnswer.entry?.[1]?.response?.outcome?.issue[0]?.diagnostics ?? '',
+    /no urn:uuid reference between the entries of a batch/,
+  );
+  assert.equal(batchAnswer.entry?.[0]?.response?.outcome, undefined);
+  assertOutcome(
+    await post({ ...bundle, type: 'collection' }),
+    400,
+    'invalid',
+    /transaction or batch, found "collection"/,
+  );
   assertOutcome(await post(observation), 400, 'invalid', /Bundle/);
   assertOutcome(await post([1, 2]), 400, 'structure');
   assert.equal(s.service.rejections.length, 3);
@@ -971,4 +994,27 @@ test('over a real socket: fhir-kit-client creates, reads and searches; Host cann
   } finally {
     await server.close();
   }
+});
+
+test('a 503 of the service carries Retry-After when it says when to retry, and only then', async () => {
+  const s = await setup();
+  const read = () => s.app.inject({ method: 'GET', url: '/fhir/Observation/o-1', headers: s.auth });
+  s.service.failure = new FhirError('transient', 'the custodian org-b did not answer', {
+    status: 503,
+    details: { retryAfterSeconds: 5 },
+  });
+  const busy = await read();
+  assertOutcome(busy, 503, 'transient', /did not answer/);
+  assert.equal(busy.headers['retry-after'], '5');
+  // Twins: no delay given, or one that is not a positive whole number of seconds: no header.
+  for (const details of [{}, { retryAfterSeconds: 0 }, { retryAfterSeconds: 2.5 }]) {
+    s.service.failure = new FhirError('transient', 'the custodian org-b did not answer', {
+      status: 503,
+      details,
+    });
+    const answer = await read();
+    assertOutcome(answer, 503, 'transient');
+    assert.equal(answer.headers['retry-after'], undefined, JSON.stringify(details));
+  }
+  await s.app.close();
 });

@@ -15,13 +15,18 @@ import type {
 import { authorizeInteraction, type FhirInteraction } from '../../src/auth/index.ts';
 import {
   FhirError,
+  type BundleEntryResult,
+  type TransactionOperation,
   assertIfMatch,
+  batchResponseBundle,
   capabilityStatement,
   decideConditionalCreate,
   formatEtag,
   historyBundle,
   matchesSearch,
+  outcomeOfError,
   parseIfNoneExist,
+  planBatch,
   planTransaction,
   searchResources,
   transactionResponseBundle,
@@ -187,6 +192,21 @@ export class MemoryFhirService implements FhirService {
 
   transaction(context: FhirRequestContext, request: { bundle: Bundle }): Promise<Bundle> {
     this.#enter('transaction', context, request);
+    if (request.bundle.type === 'batch') {
+      // Each entry on its own: a refused one answers its outcome, the others are written.
+      const plan = planBatch(request.bundle, { newId: () => this.#newId() });
+      const results = plan.entries.map((entry): BundleEntryResult => {
+        if ('error' in entry)
+          return { entryIndex: entry.entryIndex, ...outcomeOfError(entry.error) };
+        try {
+          this.#authorize(context, entry.operation.type, entry.operation.kind);
+          return this.#runWrite(entry.operation);
+        } catch (error) {
+          return { entryIndex: entry.entryIndex, ...outcomeOfError(error) };
+        }
+      });
+      return Promise.resolve(batchResponseBundle(results));
+    }
     const plan = planTransaction(request.bundle, { newId: () => this.#newId() });
     // All or nothing: every entry is checked before anything is written.
     for (const operation of plan.operations) {
@@ -195,40 +215,39 @@ export class MemoryFhirService implements FhirService {
       }
       this.#authorize(context, operation.type, operation.kind);
     }
-    const results: TransactionEntryResult[] = [];
-    for (const operation of plan.operations) {
-      switch (operation.kind) {
-        case 'create':
-        case 'update': {
-          const resource = this.#write(
-            operation.type,
-            operation.id,
-            operation.resource,
-            operation.kind,
-          );
-          const versionId = resource.meta!.versionId!;
-          results.push({
-            entryIndex: operation.entryIndex,
-            status: operation.kind === 'create' || versionId === '1' ? 201 : 200,
-            location: `${operation.type}/${operation.id}/_history/${versionId}`,
-            etag: formatEtag(versionId),
-            lastModified: resource.meta!.lastUpdated!,
-            resource,
-          });
-          break;
-        }
-        case 'delete':
-          if (this.#versions.get(`${operation.type}/${operation.id}`)?.at(-1)?.resource) {
-            this.#write(operation.type, operation.id, undefined, 'delete');
-          }
-          results.push({ entryIndex: operation.entryIndex, status: 204 });
-          break;
-        case 'read':
-        case 'search':
-          break;
-      }
-    }
+    const results = plan.operations.map((operation) => this.#runWrite(operation));
     return Promise.resolve(transactionResponseBundle(results));
+  }
+
+  #runWrite(operation: TransactionOperation): TransactionEntryResult {
+    switch (operation.kind) {
+      case 'create':
+      case 'update': {
+        const resource = this.#write(
+          operation.type,
+          operation.id,
+          operation.resource,
+          operation.kind,
+        );
+        const versionId = resource.meta!.versionId!;
+        return {
+          entryIndex: operation.entryIndex,
+          status: operation.kind === 'create' || versionId === '1' ? 201 : 200,
+          location: `${operation.type}/${operation.id}/_history/${versionId}`,
+          etag: formatEtag(versionId),
+          lastModified: resource.meta!.lastUpdated!,
+          resource,
+        };
+      }
+      case 'delete':
+        if (this.#versions.get(`${operation.type}/${operation.id}`)?.at(-1)?.resource) {
+          this.#write(operation.type, operation.id, undefined, 'delete');
+        }
+        return { entryIndex: operation.entryIndex, status: 204 };
+      case 'read':
+      case 'search':
+        throw new FhirError('invalid', 'the memory service runs writes only in a Bundle');
+    }
   }
 
   erasePatient(
@@ -242,8 +261,11 @@ export class MemoryFhirService implements FhirService {
     });
   }
 
-  breakGlassReviewQueue(context: FhirRequestContext): Promise<Bundle> {
-    this.#enter('break-glass-review', context, null);
+  breakGlassReviewQueue(
+    context: FhirRequestContext,
+    request: { params: FhirParams },
+  ): Promise<Bundle> {
+    this.#enter('break-glass-review', context, request);
     return Promise.resolve({ resourceType: 'Bundle', type: 'searchset', total: 0, entry: [] });
   }
 
