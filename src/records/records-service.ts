@@ -297,6 +297,14 @@ interface VersionWrite {
   readonly action: 'create' | null;
 }
 
+/** A version ready for the vault: the resource with its server meta, and its chain labels. */
+interface PreparedVersion {
+  /** `label` is the Bundle entry (`Bundle.entry[2]`), or null for a single interaction. */
+  readonly write: Omit<VersionWrite, 'label'> & { readonly label: string | null };
+  readonly stored: Resource;
+  readonly securityLabels: string[];
+}
+
 /** Search parameters of a query string, as the routes pass them. */
 function paramsOfQuery(query: string): Record<string, string[]> {
   const params: Record<string, string[]> = {};
@@ -1039,32 +1047,52 @@ export class RecordsService {
     });
   }
 
-  /** Vault first, then the anchor: a version is real once its anchor commits. */
+  /**
+   * Vault first, then the anchor (group-committed with other single writes of the same turn,
+   * decision 0061): a version is real once its anchor commits.
+   */
   async #writeVersion(
     context: RecordsRequestContext,
-    write: {
-      type: string;
-      recordId: Uint8Array;
-      patientId: Uint8Array;
-      version: number;
-      resource: Resource;
-      deleted: boolean;
-      /** Audit the write here (create); updates and deletes were audited by their decision. */
-      action: 'create' | null;
-    },
+    write: Omit<VersionWrite, 'label'>,
   ): Promise<{ status: 201; resource: Resource }> {
     const time = this.#now();
-    const id = toHex(write.recordId);
+    const prepared = this.#prepareVersion({ ...write, label: null }, time);
+    const contentHash = await this.#putVersion(prepared, time);
+    const location = await this.anchors.anchor(this.#anchorOf(prepared, contentHash));
+    if (!location.receipt.ok) {
+      throw new FhirError(
+        'business-rule',
+        `the record contract refused ${write.type}/${toHex(write.recordId)}: ${location.receipt.code} ${location.receipt.message}`,
+        { status: 422 },
+      );
+    }
+    await this.#afterAnchored(context, prepared, time);
+    return { status: 201, resource: prepared.stored };
+  }
+
+  /** A version as stored: the resource with its server meta, and its labels for the chain. */
+  #prepareVersion(
+    write: Omit<VersionWrite, 'label'> & { readonly label: string | null },
+    time: number,
+  ): PreparedVersion {
     const stored = withServerMeta(write.resource, {
-      id,
+      id: toHex(write.recordId),
       versionId: String(write.version),
       lastUpdated: isoTime(time),
     });
-    const securityLabels = chainLabelsOf(stored);
-    let put;
+    return { write, stored, securityLabels: chainLabelsOf(stored) };
+  }
+
+  /**
+   * Stores a prepared version in the vault (invisible until its anchor commits) and returns its
+   * salted content hash; a vault refusal (a version out of order) is a 409 naming the entry of a
+   * Bundle when the write has a label.
+   */
+  async #putVersion(prepared: PreparedVersion, time: number): Promise<Uint8Array> {
+    const { write, stored, securityLabels } = prepared;
     try {
-      put = await this.#vault.put({
-        recordId: id,
+      const put = await this.#vault.put({
+        recordId: toHex(write.recordId),
         version: write.version,
         resourceType: write.type,
         patientId: toHex(write.patientId),
@@ -1073,29 +1101,43 @@ export class RecordsService {
         securityLabels,
         deleted: write.deleted,
       });
+      return put.contentHash;
     } catch (error) {
-      if (error instanceof VaultError) {
-        throw new FhirError('conflict', `${write.type}/${id}: ${error.message}`, { status: 409 });
+      if (!(error instanceof VaultError)) throw error;
+      const id = `${write.type}/${toHex(write.recordId)}`;
+      if (write.label === null) {
+        throw new FhirError('conflict', `${id}: ${error.message}`, { status: 409 });
       }
-      throw error;
+      throw new FhirError(
+        'conflict',
+        `${write.label}: ${id}: ${error.message}; nothing of this Bundle is visible`,
+        { status: 409, expression: [write.label] },
+      );
     }
-    const location = await this.anchors.anchor({
+  }
+
+  /** The `record.anchor` body of a stored version. */
+  #anchorOf(prepared: PreparedVersion, contentHash: Uint8Array): AnchorRecordInput {
+    const { write, securityLabels } = prepared;
+    return {
       recordId: write.recordId,
       version: write.version,
       resourceType: write.type,
       patientId: write.patientId,
       custodian: this.#orgId,
-      contentHash: put.contentHash,
+      contentHash,
       securityLabels,
       dataMonth: null,
-    });
-    if (!location.receipt.ok) {
-      throw new FhirError(
-        'business-rule',
-        `the record contract refused ${write.type}/${id}: ${location.receipt.code} ${location.receipt.message}`,
-        { status: 422 },
-      );
-    }
+    };
+  }
+
+  /** Once a version's anchor committed: its signed Provenance, and the audit event of a create. */
+  async #afterAnchored(
+    context: RecordsRequestContext,
+    prepared: PreparedVersion,
+    time: number,
+  ): Promise<void> {
+    const { write, stored, securityLabels } = prepared;
     await this.#storeProvenance(context, {
       target: stored,
       patientId: write.patientId,
@@ -1103,23 +1145,21 @@ export class RecordsService {
       time,
       securityLabels,
     });
-    if (write.action !== null) {
-      this.#auditEvent({
-        token: context.token,
-        patientId: write.patientId,
-        recordId: write.recordId,
-        version: write.version,
-        queryHash: null,
-        action: write.action,
-        decision: {
-          decision: 'permit',
-          reason: 'custodian-own-record',
-          consentId: null,
-          breakGlassId: null,
-        },
-      });
-    }
-    return { status: 201, resource: stored };
+    if (write.action === null) return;
+    this.#auditEvent({
+      token: context.token,
+      patientId: write.patientId,
+      recordId: write.recordId,
+      version: write.version,
+      queryHash: null,
+      action: write.action,
+      decision: {
+        decision: 'permit',
+        reason: 'custodian-own-record',
+        consentId: null,
+        breakGlassId: null,
+      },
+    });
   }
 
   /**
@@ -2184,32 +2224,14 @@ export class RecordsService {
       );
     }
     const time = this.#now();
-    const prepared = writes.map((write) => {
-      const stored = withServerMeta(write.resource, {
-        id: toHex(write.recordId),
-        versionId: String(write.version),
-        lastUpdated: isoTime(time),
-      });
-      return { write, stored, securityLabels: chainLabelsOf(stored) };
-    });
-    const anchorsOf = (hashes: readonly Uint8Array[]): AnchorRecordInput[] =>
-      prepared.map(({ write, securityLabels }, index) => ({
-        recordId: write.recordId,
-        version: write.version,
-        resourceType: write.type,
-        patientId: write.patientId,
-        custodian: this.#orgId,
-        contentHash: hashes[index]!,
-        securityLabels,
-        dataMonth: null,
-      }));
+    const prepared = writes.map((write) => this.#prepareVersion(write, time));
     // The batch must fit one chain transaction; checked before the vault is touched (the largest
     // nonce and a blank signature give the transaction's largest size).
     const size = encodeTransaction({
       chainId: this.#node.chainId,
       kind: 'record.anchor-batch',
       body: contractBody('record.anchor-batch', {
-        anchors: anchorsOf(prepared.map(() => new Uint8Array(32))),
+        anchors: prepared.map((item) => this.#anchorOf(item, new Uint8Array(32))),
       }),
       signer: this.#node.nodeKey,
       nonce: Number.MAX_SAFE_INTEGER,
@@ -2222,36 +2244,19 @@ export class RecordsService {
         { status: 422 },
       );
     }
-    const hashes: Uint8Array[] = [];
-    for (const { write, stored, securityLabels } of prepared) {
-      try {
-        const put = await this.#vault.put({
-          recordId: toHex(write.recordId),
-          version: write.version,
-          resourceType: write.type,
-          patientId: toHex(write.patientId),
-          resource: stored as unknown as Parameters<RecordVault['put']>[0]['resource'],
-          lastUpdatedMs: time,
-          securityLabels,
-          deleted: write.deleted,
-        });
-        hashes.push(put.contentHash);
-      } catch (error) {
-        if (error instanceof VaultError) {
-          throw new FhirError(
-            'conflict',
-            `${write.label}: ${write.type}/${toHex(write.recordId)}: ${error.message}; nothing of this Bundle is visible`,
-            { status: 409, expression: [write.label] },
-          );
-        }
-        throw error;
-      }
-    }
+    // All puts at once, so that one vault commit (one fsync) holds them; the first refusal in
+    // the Bundle's order answers. Versions stored beside a refused one stay invisible.
+    const puts = await Promise.allSettled(prepared.map((item) => this.#putVersion(item, time)));
+    const refused = puts.find((put) => put.status === 'rejected');
+    if (refused !== undefined) throw refused.reason;
+    const anchors = puts.map((put, index) =>
+      this.#anchorOf(prepared[index]!, (put as PromiseFulfilledResult<Uint8Array>).value),
+    );
     let location;
     try {
       location = await this.#node.submitOwnAndWait(
         'record.anchor-batch',
-        { anchors: anchorsOf(hashes) },
+        { anchors },
         recordsLimits.commitWaitMs,
       );
     } catch (error) {
@@ -2280,31 +2285,8 @@ export class RecordsService {
         { status: 422, ...(label === null ? {} : { expression: [label] }) },
       );
     }
-    for (const { write, stored, securityLabels } of prepared) {
-      await this.#storeProvenance(context, {
-        target: stored,
-        patientId: write.patientId,
-        activity: write.version === 1 ? 'create' : write.deleted ? 'delete' : 'update',
-        time,
-        securityLabels,
-      });
-      if (write.action !== null) {
-        this.#auditEvent({
-          token: context.token,
-          patientId: write.patientId,
-          recordId: write.recordId,
-          version: write.version,
-          queryHash: null,
-          action: write.action,
-          decision: {
-            decision: 'permit',
-            reason: 'custodian-own-record',
-            consentId: null,
-            breakGlassId: null,
-          },
-        });
-      }
-    }
+    // Together, so that one vault commit holds the Provenances too.
+    await Promise.all(prepared.map((item) => this.#afterAnchored(context, item, time)));
     return prepared.map(({ stored }) => stored);
   }
 
