@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 
 import cliProgress from 'cli-progress';
 
+import { nodeProcessEnvironment } from '../src/cli/index.ts';
 import { AnchorLoad, TestNetwork, quantile, sleep } from '../test/net/harness.ts';
 
 /**
@@ -26,14 +27,20 @@ const loadLevels = [
 const warmupSeconds = Number(process.env.BENCH_NET_WARMUP_S ?? 5);
 const measureSeconds = Number(process.env.BENCH_NET_MEASURE_S ?? 20);
 /**
- * V8 flags for the node processes, a documented tuning (decision 0045), not a bound: with a
- * 1 GiB old-space limit V8 lets the heap grow by a factor of about 1.6 between full collections
- * instead of up to 4 (and uses 8 MB semi-spaces instead of 16), which took about 100 MB off each
- * node's peak RSS at 1,250 tx/s. `BENCH_NET_NODE_OPTIONS` replaces it ('' for V8's defaults).
+ * The node processes get `colocatedNodeSettings` (src/cli/node-process.ts: V8 heap flags and
+ * glibc's malloc settings for nodes that share a machine, decisions 0045 and 0046);
+ * `BENCH_NET_NODE_OPTIONS` adds V8 flags after them (a later flag wins: e.g.
+ * `--max-semi-space-size=8` restores V8's semi-spaces).
  */
-const nodeOptions = process.env.BENCH_NET_NODE_OPTIONS ?? '--max-old-space-size=1024';
+const nodeOptions = process.env.BENCH_NET_NODE_OPTIONS ?? '';
 // The node processes inherit this process's environment when they are spawned.
 process.env.NODE_OPTIONS = [process.env.NODE_OPTIONS ?? '', nodeOptions].join(' ').trim();
+/**
+ * The nodes run the built JavaScript (decision 0046; `npm run bench:net` builds it first): with
+ * `build`, a node whose build is stale refuses to start rather than run the sources through tsx
+ * and measure something else. `MEDLEDGER_RUN=source` measures the sources.
+ */
+process.env.MEDLEDGER_RUN = process.env.MEDLEDGER_RUN || 'build';
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
 const clockTicksPerSecond = 100;
 
@@ -63,10 +70,11 @@ const bar = new cliProgress.SingleBar(
   },
   cliProgress.Presets.shades_classic,
 );
+const nodes = nodeProcessEnvironment(process.env);
 try {
   await network.startValidators();
   console.log(
-    `bench:net — 4 validator processes on 127.0.0.1 (NODE_OPTIONS ${JSON.stringify(process.env.NODE_OPTIONS)}), chain ${network.chainId}; warm-up ${warmupSeconds} s, measured ${measureSeconds} s per level`,
+    `bench:net — 4 validator processes on 127.0.0.1 (MEDLEDGER_RUN ${process.env.MEDLEDGER_RUN}, NODE_OPTIONS ${JSON.stringify(nodes.NODE_OPTIONS)}, MALLOC_ARENA_MAX ${nodes.MALLOC_ARENA_MAX}, MALLOC_MMAP_THRESHOLD_ ${nodes.MALLOC_MMAP_THRESHOLD_}), chain ${network.chainId}; warm-up ${warmupSeconds} s, measured ${measureSeconds} s per level`,
   );
   const pids = network.processes.map((p) => p.pid!);
   let firstSigner = 0;

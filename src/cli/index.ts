@@ -11,9 +11,17 @@ export {
   makeGenesisDocument,
   writeJsonFile,
   localNodeConfig,
+  localVerifyThreads,
   createLocalNetwork,
 } from './network-files.ts';
-export { NodeProcess, medledgerBin, nodeProcessLimits, tailOfFile } from './node-process.ts';
+export {
+  NodeProcess,
+  colocatedNodeSettings,
+  medledgerBin,
+  nodeProcessEnvironment,
+  nodeProcessLimits,
+  tailOfFile,
+} from './node-process.ts';
 export {
   nodeClientTimeoutMs,
   type BlockView,

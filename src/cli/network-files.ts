@@ -6,6 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 
 import { toHex } from '../base/index.ts';
@@ -16,6 +17,7 @@ import {
 } from '../contracts/index.ts';
 import type { Ed25519KeyPair } from '../crypto/index.ts';
 import { generateEd25519KeyPair, saveKeyFile } from '../keys/index.ts';
+import { nodeLimits } from '../node/index.ts';
 
 /** The loopback address every local network uses. */
 export const localHost = '127.0.0.1';
@@ -89,11 +91,30 @@ export function writeJsonFile(path: string, value: unknown): void {
   writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o644 });
 }
 
+/**
+ * Verifier threads per node when `nodeCount` nodes share this machine: its cores shared out, at
+ * least one each. Each thread is a V8 isolate (about 15 MB); more threads than cores only add
+ * memory (decision 0046).
+ */
+export function localVerifyThreads(nodeCount: number): number {
+  if (!Number.isInteger(nodeCount) || nodeCount < 1) {
+    throw new RangeError(
+      `localVerifyThreads: expected a whole number of nodes of at least 1, found ${nodeCount}`,
+    );
+  }
+  return Math.max(
+    1,
+    Math.min(nodeLimits.verifyThreadsDefaultMax, Math.floor(availableParallelism() / nodeCount)),
+  );
+}
+
 /** The configuration JSON of a node of a local network. */
 export function localNodeConfig(options: {
   node: Pick<LocalNode, 'orgId' | 'httpPort' | 'p2pPort'>;
   peers: readonly Pick<LocalNode, 'nodeKey' | 'p2pPort'>[];
   logLevel: string;
+  /** Signature verifier threads (see `localVerifyThreads`). */
+  verifyThreads: number;
 }) {
   return {
     genesisFile: '../genesis.json',
@@ -107,6 +128,7 @@ export function localNodeConfig(options: {
       port: peer.p2pPort,
     })),
     logLevel: options.logLevel,
+    verifyThreads: options.verifyThreads,
   };
 }
 
@@ -167,6 +189,7 @@ export async function createLocalNetwork(options: {
         node,
         peers: nodes.filter((peer) => peer !== node),
         logLevel: options.logLevel,
+        verifyThreads: localVerifyThreads(nodes.length),
       }),
     );
   }

@@ -9,7 +9,10 @@ import { fileURLToPath } from 'node:url';
 
 import { MedLedgerError } from '../base/index.ts';
 
-/** The `medledger` executable (it runs `main.ts` through tsx). */
+/**
+ * The `medledger` executable: it runs the built JavaScript in `dist/node` when that build is
+ * fresh, else `main.ts` through tsx (decision 0046).
+ */
 export const medledgerBin = fileURLToPath(new URL('../../bin/medledger.js', import.meta.url));
 
 /** Bounds of starting and stopping node processes, in milliseconds. */
@@ -25,6 +28,53 @@ export const nodeProcessLimits = {
   /** Log lines shown when a process fails to start. */
   logTailLines: 15,
 } as const;
+
+/**
+ * The memory settings of node processes that share one machine (the demo, the network tests,
+ * `npm run bench:net`; decision 0046), the ones the node README recommends to an operator who
+ * runs several nodes on one host. They come first in the child's `NODE_OPTIONS`, so the caller's
+ * own `NODE_OPTIONS` (a later flag wins) and `MALLOC_ARENA_MAX` override them.
+ */
+export const colocatedNodeSettings = {
+  /**
+   * V8: a 1 GiB old space (V8 then lets the heap grow about 1.6 times between full collections
+   * instead of up to 4; decision 0045) and 4 MiB semi-spaces instead of the 8 MiB V8 picks for
+   * that heap (a young generation of about 12 MiB instead of 24).
+   */
+  nodeOptions: ['--max-old-space-size=1024', '--max-semi-space-size=4'],
+  /**
+   * glibc: at most two malloc arenas instead of eight per core, so memory freed by the libuv,
+   * V8 and verifier threads is reused rather than kept in an arena of its own.
+   */
+  mallocArenaMax: '2',
+  /**
+   * glibc: every allocation of 128 KiB or more is its own mapping, returned to the system when
+   * freed. By default glibc raises this threshold to the size of each large block freed, after
+   * which the state store's 1 MiB chunks and pages come from the arenas and stay resident once
+   * a compaction frees them (about 50 MB per node after a closed-loop load, decision 0046).
+   */
+  mallocMmapThresholdBytes: '131072',
+} as const;
+
+/**
+ * The environment of a node process: the caller's, with `colocatedNodeSettings` under it (a
+ * variable the caller sets wins; its `NODE_OPTIONS` come after the settings' flags).
+ */
+export function nodeProcessEnvironment(
+  inherited: NodeJS.ProcessEnv,
+  extra: Record<string, string> = {},
+): NodeJS.ProcessEnv {
+  const environment = { ...inherited, ...extra };
+  return {
+    ...environment,
+    NODE_OPTIONS: [...colocatedNodeSettings.nodeOptions, environment.NODE_OPTIONS ?? '']
+      .join(' ')
+      .trim(),
+    MALLOC_ARENA_MAX: environment.MALLOC_ARENA_MAX ?? colocatedNodeSettings.mallocArenaMax,
+    MALLOC_MMAP_THRESHOLD_:
+      environment.MALLOC_MMAP_THRESHOLD_ ?? colocatedNodeSettings.mallocMmapThresholdBytes,
+  };
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -81,7 +131,7 @@ export class NodeProcess {
       [medledgerBin, 'node', 'start', '--config', this.configFile, ...this.extraArgs],
       {
         stdio: ['ignore', log, log],
-        env: { ...process.env, ...options.extraEnv },
+        env: nodeProcessEnvironment(process.env, options.extraEnv),
         // Its own process group: a Ctrl-C at the terminal reaches the demo only, which then
         // stops each node with one SIGTERM.
         detached: true,

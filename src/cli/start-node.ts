@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { startApiServer } from '../api/index.ts';
 import { MedLedgerError, toHex } from '../base/index.ts';
 import { loadEd25519KeyFile } from '../keys/index.ts';
-import { type NodeConfig, startNode } from '../node/index.ts';
+import { type NodeConfig, collectGarbageNow, startNode } from '../node/index.ts';
 import { demoSignIn } from './demo-sign-in.ts';
 import { findFreePorts } from './network-files.ts';
 import { type RecordsWiring, startRecords } from './start-records.ts';
@@ -82,6 +82,9 @@ export async function startNodeProcess(options: {
     await node.stop();
     throw error;
   }
+  // Start-up's garbage (the FHIR definitions' parse above all) goes now, not after the first
+  // load has grown the heap on top of it (decision 0046).
+  collectGarbageNow();
   const status = node.status();
   print(
     `medledger node ${toHex(node.nodeKey)} of chain ${node.chainId} at height ${status.height}: ` +

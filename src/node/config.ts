@@ -7,6 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 
 import { MedLedgerError } from '../base/index.ts';
+import { verifyPoolLimits } from '../workers/index.ts';
 import type { NodeConfig, NodePeerConfig } from './types.ts';
 
 /** Codes of `NodeConfigError`. */
@@ -45,7 +46,16 @@ export const nodeLogLevels = [
   'silent',
 ] as const;
 
-const topFields = ['genesisFile', 'keyFile', 'dataDir', 'p2p', 'http', 'peers', 'logLevel'];
+const topFields = [
+  'genesisFile',
+  'keyFile',
+  'dataDir',
+  'p2p',
+  'http',
+  'peers',
+  'logLevel',
+  'verifyThreads',
+];
 
 function invalid(path: string, what: string): NodeConfigError {
   return new NodeConfigError(NodeConfigErrorCode.invalid, `config ${path}: ${what}`, { path });
@@ -118,6 +128,18 @@ function expectEndpoint(path: string, value: unknown): { host: string; port: num
   };
 }
 
+function expectVerifyThreads(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const max = verifyPoolLimits.threadsMax;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+    throw invalid(
+      'verifyThreads',
+      `expected a whole number from 1 to ${max}, found ${describe(value)}`,
+    );
+  }
+  return value;
+}
+
 function expectPeers(value: unknown): NodePeerConfig[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) throw invalid('peers', `expected an array, found ${describe(value)}`);
@@ -149,7 +171,8 @@ function expectPeers(value: unknown): NodePeerConfig[] {
 /**
  * Checks an untrusted value (parsed JSON) and returns it as a `NodeConfig`, or throws
  * `NodeConfigError` (`config-invalid`) naming the first wrong field. Relative paths are resolved
- * against `baseDirectory`; `peers` defaults to none and `logLevel` to `info`.
+ * against `baseDirectory`; `peers` defaults to none, `logLevel` to `info`, and `verifyThreads`
+ * (the signature verifier threads) is left out when absent (the node picks one per core).
  */
 export function parseNodeConfig(json: unknown, options: { baseDirectory: string }): NodeConfig {
   const config = expectObject('', json, topFields);
@@ -164,6 +187,7 @@ export function parseNodeConfig(json: unknown, options: { baseDirectory: string 
     );
   }
   const { baseDirectory } = options;
+  const verifyThreads = expectVerifyThreads(config.verifyThreads);
   return {
     genesisFile: expectPath('genesisFile', config.genesisFile, baseDirectory),
     keyFile: expectPath('keyFile', config.keyFile, baseDirectory),
@@ -172,6 +196,7 @@ export function parseNodeConfig(json: unknown, options: { baseDirectory: string 
     http: expectEndpoint('http', config.http),
     peers: expectPeers(config.peers),
     logLevel,
+    ...(verifyThreads === undefined ? {} : { verifyThreads }),
   };
 }
 

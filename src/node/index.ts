@@ -1,7 +1,13 @@
 // The public surface of src/node, curated by hand: starting a node from its configuration, the
 // running node's types, the configuration file and the node's logger (see README.md).
-export { type StartNodeOptions, startNode, loadGenesisFile } from './start-node.ts';
+export {
+  type StartNodeOptions,
+  startNode,
+  loadGenesisFile,
+  verifyThreadCount,
+} from './start-node.ts';
 export { NodeError, NodeErrorCode } from './errors.ts';
+export { collectGarbageNow } from './collect-garbage.ts';
 export { nodeLimits, nodeConsensusTimeouts, NodeChannel } from './limits.ts';
 export type {
   NodeConfig,

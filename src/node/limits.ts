@@ -53,8 +53,12 @@ export const nodeLimits = {
    * about 2 MB decoded), so the cache stays a few MB whatever the block size (decision 0045).
    */
   receiptCacheReceiptsMax: 20_000,
-  /** Verifier threads (both cores of the machine the targets were set on). */
-  verifyThreads: 2,
+  /**
+   * Most verifier threads a node starts when its configuration names no `verifyThreads`: one per
+   * core up to this (a node alone on its machine). Nodes that share a machine set fewer in their
+   * configuration; each thread is a V8 isolate of about 15 MB (decision 0046).
+   */
+  verifyThreadsDefaultMax: 8,
   /**
    * Most bytes of one peer request's or answer's payload (channel 4): a sealed FHIR record (the
    * vault's 1 MiB resource plus its sealing) fits. With the frame's few bytes of CBOR around it,

@@ -7,6 +7,7 @@
  * sent, so a restart never signs twice.
  */
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 
 import type { Logger } from 'pino';
 
@@ -130,6 +131,16 @@ export async function loadGenesisFile(path: string): Promise<GenesisDocument> {
   }
 }
 
+/**
+ * The node's verifier threads: its configuration's `verifyThreads`, else one per core up to
+ * `nodeLimits.verifyThreadsDefaultMax`.
+ */
+export function verifyThreadCount(config: Pick<NodeConfig, 'verifyThreads'>): number {
+  return (
+    config.verifyThreads ?? Math.min(availableParallelism(), nodeLimits.verifyThreadsDefaultMax)
+  );
+}
+
 /** Starts a node from its configuration: store, verifier threads, links, consensus. */
 export async function startNode(
   config: NodeConfig,
@@ -140,7 +151,7 @@ export async function startNode(
   const store = openChainStore({ directory: config.dataDir, genesis });
   let pool: VerifyPool | null = null;
   try {
-    pool = createVerifyPool({ threads: nodeLimits.verifyThreads });
+    pool = createVerifyPool({ threads: verifyThreadCount(config) });
     const node = new Node({ config, genesis, keyPair, store, pool, options });
     await node.start();
     return node;

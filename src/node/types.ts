@@ -40,6 +40,11 @@ export interface NodeConfig {
   readonly peers: readonly NodePeerConfig[];
   /** pino level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'. */
   readonly logLevel: string;
+  /**
+   * Signature verifier threads (`workers/`). Absent: one per core, at most
+   * `nodeLimits.verifyThreadsDefaultMax`; nodes that share a machine set fewer (decision 0046).
+   */
+  readonly verifyThreads?: number;
 }
 
 /** One validator as the status shows it. */

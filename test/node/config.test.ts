@@ -2,11 +2,18 @@
 // and, for each field, a wrong value refused with a message naming the field; real files on disk.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { NodeConfigError, loadNodeConfig, parseNodeConfig } from '../../src/node/index.ts';
+import { localVerifyThreads } from '../../src/cli/index.ts';
+import {
+  NodeConfigError,
+  loadNodeConfig,
+  nodeLimits,
+  parseNodeConfig,
+  verifyThreadCount,
+} from '../../src/node/index.ts';
 
 const key = 'a'.repeat(64);
 const valid = {
@@ -87,6 +94,48 @@ test('parseNodeConfig names the wrong field, what it expected and what it found'
       },
     );
   }
+});
+
+test('verifyThreads: a whole number from 1 to 64 is kept; absent, the node takes one per core', () => {
+  for (const threads of [1, 2, 64]) {
+    const config = parseNodeConfig({ ...valid, verifyThreads: threads }, { baseDirectory: '/' });
+    assert.equal(config.verifyThreads, threads);
+    assert.equal(verifyThreadCount(config), threads);
+  }
+  const unset = parseNodeConfig(valid, { baseDirectory: '/' });
+  assert.equal('verifyThreads' in unset, false);
+  assert.equal(
+    verifyThreadCount(unset),
+    Math.min(availableParallelism(), nodeLimits.verifyThreadsDefaultMax),
+  );
+  // Co-located nodes share the machine's cores out, at least one thread each.
+  assert.equal(
+    localVerifyThreads(1),
+    Math.min(availableParallelism(), nodeLimits.verifyThreadsDefaultMax),
+  );
+  assert.equal(localVerifyThreads(availableParallelism() * 4), 1);
+});
+
+test('verifyThreads: anything but a whole number from 1 to 64 is refused, naming the field', () => {
+  for (const threads of [0, -1, 65, 1.5, Number.NaN, '2', null, true, [2]]) {
+    assert.throws(
+      () => parseNodeConfig({ ...valid, verifyThreads: threads }, { baseDirectory: '/' }),
+      (error: unknown) => {
+        assert.ok(error instanceof NodeConfigError);
+        assert.equal(error.code, 'config-invalid');
+        assert.match(
+          error.message,
+          /^config verifyThreads: expected a whole number from 1 to 64, found /,
+        );
+        return true;
+      },
+      `verifyThreads ${JSON.stringify(threads)}`,
+    );
+  }
+  assert.throws(
+    () => localVerifyThreads(0),
+    /localVerifyThreads: expected a whole number of nodes of at least 1, found 0/,
+  );
 });
 
 test('loadNodeConfig reads a real file and names the file in every refusal', () => {
