@@ -26,6 +26,7 @@ import { fromHex, toHex } from '../base/index.ts';
 import type { ReviewOutcome } from '../contracts/index.ts';
 import { type Ed25519KeyPair, ed25519KeyPairFromSeed } from '../crypto/index.ts';
 import { closeReview, parseKeyFile } from './privacy-sign.ts';
+import { loadReviewQueue } from './review-queue.ts';
 import type { Session } from './session.ts';
 import { call } from './session.ts';
 import { Notice, describeFailure, formatTime, useLoad } from './ui.tsx';
@@ -295,12 +296,10 @@ export function ReviewQueue(props: { session: Session; onAuditLog: (patientId: s
   );
   const [closed, setClosed] = useState<string | null>(null);
   const queue = useLoad(
-    () => call<Bundle<AuditEvent>>('/fhir/$break-glass-review', { session: props.session }),
+    () => loadReviewQueue((path) => call<Bundle<AuditEvent>>(path, { session: props.session })),
     [props.session.token],
   );
-  const uses = (queue.data?.entry ?? [])
-    .map((entry) => entry.resource)
-    .filter((event): event is AuditEvent => event?.resourceType === 'AuditEvent')
+  const uses = (queue.data?.events ?? [])
     .map(useOfEvent)
     .sort((a, b) => (a.start ?? '').localeCompare(b.start ?? ''));
   const orgId = props.session.user.orgId;
@@ -340,6 +339,12 @@ export function ReviewQueue(props: { session: Session; onAuditLog: (patientId: s
               ? `No break-glass use of ${orgId} awaits review.`
               : `${own.length} use${own.length === 1 ? '' : 's'} of ${orgId} await${own.length === 1 ? 's' : ''} your review.`}
           </p>
+          {queue.data.more ? (
+            <p class="hint" data-testid="review-more">
+              Showing the first {queue.data.events.length} of {queue.data.total ?? 'more'} uses
+              awaiting review; review these to see the rest.
+            </p>
+          ) : null}
           {own.length === 0 ? null : (
             <>
               <SigningKey keyPair={keyPair} onKey={setKeyPair} />
