@@ -1,12 +1,12 @@
 /**
- * Group commit of record anchors (decision 0061): the anchors of single writes that arrive in one
- * turn of the event loop (under load, the versions one vault commit made durable together) go
- * to the chain as one `record.anchor-batch` transaction of at most `anchorBatchMax` anchors, so
- * the network signs, gossips, verifies and orders one transaction for several writes. A lone
- * anchor still goes as a plain `record.anchor`. Each write keeps its own answer: a batch is
- * atomic on chain, so if the contract refuses it (one anchor out of order, say), every anchor of
- * it is sent again on its own and gets its own receipt; an anchor that did not commit in time
- * fails with its batch.
+ * Group commit of record anchors (decision 0061): the anchors of single writes queued within
+ * `anchorBatchDelayMs` of each other (under load, the versions one vault commit made durable
+ * together, and those of the next commits) go to the chain as one `record.anchor-batch`
+ * transaction of at most `anchorBatchMax` anchors, so the network signs, gossips, verifies and
+ * orders one transaction for several writes; a full batch goes at once. A lone anchor still goes
+ * as a plain `record.anchor`. Each write keeps its own answer: a batch is atomic on chain, so if
+ * the contract refuses it (one anchor out of order, say), every anchor of it is sent again on its
+ * own and gets its own receipt; an anchor that did not commit in time fails with its batch.
  */
 import type { AnchorRecordInput } from '../contracts/index.ts';
 import type { TransactionLocation } from '../node/index.ts';
@@ -23,7 +23,7 @@ type PendingAnchor = {
 export class AnchorBatcher {
   readonly #node: Pick<RecordsNode, 'submitOwnAndWait'>;
   #queue: PendingAnchor[] = [];
-  #scheduled = false;
+  #timer: NodeJS.Timeout | undefined;
   #batches = 0;
   #batchedAnchors = 0;
   #retriedAnchors = 0;
@@ -48,15 +48,14 @@ export class AnchorBatcher {
   anchor(body: AnchorRecordInput): Promise<TransactionLocation> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ body, resolve, reject });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(() => this.#flush());
-      }
+      if (this.#queue.length >= recordsLimits.anchorBatchMax) this.#flush();
+      else this.#timer ??= setTimeout(() => this.#flush(), recordsLimits.anchorBatchDelayMs);
     });
   }
 
   #flush(): void {
-    this.#scheduled = false;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
     while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0, recordsLimits.anchorBatchMax);
       if (batch.length === 1) this.#sendOne(batch[0]!);

@@ -1,6 +1,6 @@
 // Checks the group commit of record anchors against a recording stand-in for the node's
-// `submitOwnAndWait` (the contracts' own tests cover `record.anchor-batch` itself): anchors of one
-// turn share a transaction, a lone anchor goes alone, batches are bounded, a refused batch is
+// `submitOwnAndWait` (the contracts' own tests cover `record.anchor-batch` itself): anchors queued
+// within the delay share a transaction (a full batch at once), a lone anchor goes alone, batches are bounded, a refused batch is
 // retried anchor by anchor, and a failed submission fails every anchor of its batch.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -130,4 +130,24 @@ test('a batch that was not committed fails every anchor in it with the same erro
     assert.equal(outcome.status, 'rejected');
     assert.match(String(outcome.reason), /not committed in time/);
   }
+});
+
+test('anchors queued apart within the delay share a batch; a full batch goes at once', async () => {
+  const { node, sent } = standInNode();
+  const batcher = new AnchorBatcher({ node });
+  const first = batcher.anchor(anchorOf(1));
+  // Another turn of the event loop, well within the delay.
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(sent.length, 0);
+  const second = batcher.anchor(anchorOf(2));
+  await Promise.all([first, second]);
+  assert.deepEqual(sent, [{ kind: 'record.anchor-batch', versions: [1, 2] }]);
+
+  const full = Array.from({ length: recordsLimits.anchorBatchMax }, (_, i) =>
+    batcher.anchor(anchorOf(10 + i)),
+  );
+  // Sent before this test yields: a full batch does not wait for the delay.
+  assert.equal(sent.length, 2);
+  assert.equal(sent[1]!.versions.length, recordsLimits.anchorBatchMax);
+  await Promise.all(full);
 });
