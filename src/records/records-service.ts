@@ -1797,21 +1797,22 @@ export class RecordsService {
     return link === undefined ? found.bundle : { ...found.bundle, link };
   }
 
+  /** Whether the token is a practitioner of this organisation with the privacy-officer role. */
+  #isOwnPrivacyOfficer(context: RecordsRequestContext, state: StateReader): boolean {
+    const { principal, org } = context.token.claims;
+    return (
+      principal.kind === 'practitioner' &&
+      org === this.#orgId &&
+      (readPractitioner(state, org, principal.id)?.roles.includes('privacy-officer') ?? false)
+    );
+  }
+
   /** The security log's readers: privacy officers of this organisation, its system clients. */
   #searchSecurityLog(context: RecordsRequestContext, params: Params): Bundle {
     const { principal, org } = context.token.claims;
     let reader: SecurityLogReader = 'none';
     if (principal.kind === 'client' && org === this.#orgId) reader = 'client';
-    if (
-      principal.kind === 'practitioner' &&
-      org === this.#orgId &&
-      (readPractitioner(this.#node.stateReader(), org, principal.id)?.roles.includes(
-        'privacy-officer',
-      ) ??
-        false)
-    ) {
-      reader = 'privacy-officer';
-    }
+    if (this.#isOwnPrivacyOfficer(context, this.#node.stateReader())) reader = 'privacy-officer';
     return this.securityAudit.search({
       token: context.token,
       params,
@@ -2303,13 +2304,9 @@ export class RecordsService {
     const patientId = idBytes('Patient', request.id);
     const state = this.#node.stateReader();
     if (readPatient(state, patientId) === null) throw notFound('Patient', request.id);
-    const { principal, org } = context.token.claims;
+    const { principal } = context.token.claims;
     const isPatient = principal.kind === 'patient' && principal.id === request.id;
-    const isOfficer =
-      principal.kind === 'practitioner' &&
-      org === this.#orgId &&
-      (readPractitioner(state, org, principal.id)?.roles.includes('privacy-officer') ?? false);
-    if (!isPatient && !isOfficer) {
+    if (!isPatient && !this.#isOwnPrivacyOfficer(context, state)) {
       throw new FhirError(
         'forbidden',
         'erasure is asked by the patient or decided by a privacy officer of the custodian',
@@ -2386,18 +2383,14 @@ export class RecordsService {
     request: { params: Params } = { params: {} },
   ): Promise<Bundle> {
     const state = this.#node.stateReader();
-    const { principal, org } = context.token.claims;
-    const officer =
-      principal.kind === 'practitioner' &&
-      org === this.#orgId &&
-      (readPractitioner(state, org, principal.id)?.roles.includes('privacy-officer') ?? false);
-    if (!officer) {
+    if (!this.#isOwnPrivacyOfficer(context, state)) {
       return Promise.reject(
         new FhirError('forbidden', 'the break-glass review queue is for privacy officers', {
           status: 403,
         }),
       );
     }
+    const { org } = context.token.claims;
     let page;
     try {
       page = reviewPageOf(request.params);
@@ -2492,18 +2485,14 @@ export class RecordsService {
     request: { signedTransaction: Uint8Array | null },
   ): Promise<OperationOutcome> {
     const state = this.#node.stateReader();
-    const { principal, org } = context.token.claims;
-    const officer =
-      principal.kind === 'practitioner' &&
-      org === this.#orgId &&
-      (readPractitioner(state, org, principal.id)?.roles.includes('privacy-officer') ?? false);
-    if (!officer) {
+    if (!this.#isOwnPrivacyOfficer(context, state)) {
       throw new FhirError(
         'forbidden',
         `break-glass reviews are closed by privacy officers of ${this.#orgId}`,
         { status: 403 },
       );
     }
+    const { principal, org } = context.token.claims;
     const tx = this.#signedTransaction(
       request.signedTransaction,
       'access.close-review',
