@@ -18,30 +18,61 @@ import { VaultError, VaultErrorCode } from './errors.ts';
 import type { VaultKek } from './kek.ts';
 import { isVaultKek } from './kek.ts';
 import { vaultLimits } from './limits.ts';
+import type { WrappedDataKey } from './record-cipher.ts';
 import {
   checkNextVersion,
   createRecordVault,
   wrongKekError,
   type RecordVault,
+  type StoredKeyRow,
   type StoredVersionRow,
   type VaultStorage,
 } from './record-vault.ts';
 import {
   encodeLabels,
   fullVersionColumns,
+  supersededColumns,
   keyFromColumns,
   metaFromColumns,
   versionColumns,
   versionFromColumns,
 } from './storage-rows.ts';
 
-/** The vault format this build writes and reads (row `format` of `vault_info`). */
-export const postgresVaultFormat = 1;
+/**
+ * The vault format this build writes and reads (row `format` of `vault_info`). Format 2 added
+ * `vault_superseded` (decision 0062); a format 1 vault is upgraded when opened.
+ */
+export const postgresVaultFormat = 2;
 
 /** Default schema of the vault's tables. */
 export const postgresVaultSchemaDefault = 'medledger_vault';
 
 const schemaPattern = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Versions set aside by a put that replaced them before their anchor committed (0062). */
+function supersededTableOf(schema: string): string {
+  return `
+CREATE TABLE ${schema}.vault_superseded (
+  record_id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  content_hash BYTEA NOT NULL,
+  resource_type TEXT NOT NULL,
+  patient_id TEXT NOT NULL,
+  last_updated_ms BIGINT NOT NULL,
+  security_labels TEXT NOT NULL,
+  deleted BOOLEAN NOT NULL,
+  erased BOOLEAN NOT NULL,
+  salt BYTEA NOT NULL,
+  nonce BYTEA NOT NULL,
+  ciphertext BYTEA NOT NULL,
+  tag BYTEA NOT NULL,
+  kek_id TEXT NOT NULL,
+  wrap_nonce BYTEA NOT NULL,
+  wrapped_key BYTEA NOT NULL,
+  PRIMARY KEY (record_id, version, content_hash)
+);
+CREATE INDEX ON ${schema}.vault_superseded (patient_id);`;
+}
 
 function tablesOf(schema: string): string {
   return `
@@ -79,7 +110,8 @@ CREATE TABLE ${schema}.vault_data_keys (
   wrap_nonce BYTEA NOT NULL,
   wrapped_key BYTEA NOT NULL,
   PRIMARY KEY (record_id, version)
-);`;
+);
+${supersededTableOf(schema)}`;
 }
 
 function buffer(bytes: Uint8Array): Buffer {
@@ -158,6 +190,13 @@ async function initialise(pool: pg.Pool, schema: string, kek: VaultKek): Promise
       `SELECT name, value FROM ${schema}.vault_info`,
     );
     const values = new Map(info.rows.map((row) => [row.name, row.value]));
+    if (values.get('format') === '1') {
+      await client.query(supersededTableOf(schema));
+      await client.query(`UPDATE ${schema}.vault_info SET value = $1 WHERE name = 'format'`, [
+        String(postgresVaultFormat),
+      ]);
+      values.set('format', String(postgresVaultFormat));
+    }
     if (values.get('format') !== String(postgresVaultFormat)) {
       throw new VaultError(
         VaultErrorCode.foreign,
@@ -182,6 +221,7 @@ function postgresStorage(pool: pg.Pool, schema: string): VaultStorage {
     records: `${schema}.vault_records`,
     versions: `${schema}.vault_versions`,
     keys: `${schema}.vault_data_keys`,
+    superseded: `${schema}.vault_superseded`,
   };
   const patientVersions = `SELECT record_id, version FROM ${t.versions} WHERE patient_id = $1 AND NOT erased`;
 
@@ -193,7 +233,10 @@ function postgresStorage(pool: pg.Pool, schema: string): VaultStorage {
     }
   }
 
-  async function insertVersion(row: StoredVersionRow): Promise<void> {
+  async function insertVersion(
+    row: StoredVersionRow,
+    options: { replaceUnanchored: boolean },
+  ): Promise<void> {
     await inTransaction(pool, async (client) => {
       const kek = await client.query<{ value: string }>(
         `SELECT value FROM ${t.info} WHERE name = 'kek_id' FOR SHARE`,
@@ -211,7 +254,7 @@ function postgresStorage(pool: pg.Pool, schema: string): VaultStorage {
         [row.recordId],
       );
       const found = head.rows[0];
-      checkNextVersion(
+      const { replaces } = checkNextVersion(
         found === undefined
           ? null
           : {
@@ -221,7 +264,22 @@ function postgresStorage(pool: pg.Pool, schema: string): VaultStorage {
               erased: found.erased,
             },
         row,
+        options,
       );
+      if (replaces) {
+        await client.query(
+          `INSERT INTO ${t.superseded} (${supersededColumns.replaceAll('v.', '')}) SELECT ${fullVersionColumns} FROM ${t.versions} v JOIN ${t.keys} k ON k.record_id = v.record_id AND k.version = v.version WHERE v.record_id = $1 AND v.version = $2`,
+          [row.recordId, row.version],
+        );
+        await client.query(`DELETE FROM ${t.keys} WHERE record_id = $1 AND version = $2`, [
+          row.recordId,
+          row.version,
+        ]);
+        await client.query(`DELETE FROM ${t.versions} WHERE record_id = $1 AND version = $2`, [
+          row.recordId,
+          row.version,
+        ]);
+      }
       if (found === undefined) {
         const inserted = await client.query(
           `INSERT INTO ${t.records} (record_id, resource_type, patient_id, latest_version, erased) VALUES ($1, $2, $3, $4, false) ON CONFLICT (record_id) DO NOTHING`,
@@ -270,9 +328,47 @@ function postgresStorage(pool: pg.Pool, schema: string): VaultStorage {
     });
   }
 
+  /** Re-wraps the data keys kept with superseded versions, a page at a time; returns how many. */
+  async function rewrapSuperseded(
+    client: PoolClient,
+    rewrap: (row: StoredKeyRow) => WrappedDataKey,
+  ): Promise<number> {
+    let count = 0;
+    let after: [string, number, Buffer] = ['', 0, Buffer.alloc(0)];
+    for (;;) {
+      const page = await client.query(
+        `SELECT record_id, version, content_hash, kek_id, wrap_nonce, wrapped_key FROM ${t.superseded} WHERE (record_id COLLATE "C", version, content_hash) > ($1 COLLATE "C", $2, $3) ORDER BY record_id COLLATE "C", version, content_hash LIMIT $4`,
+        [...after, vaultLimits.rotationBatchRows],
+      );
+      const rows = page.rows as Array<Record<string, unknown>>;
+      for (const columns of rows) {
+        const row = keyFromColumns(columns);
+        const wrapped = rewrap(row);
+        await client.query(
+          `UPDATE ${t.superseded} SET kek_id = $1, wrap_nonce = $2, wrapped_key = $3 WHERE record_id = $4 AND version = $5 AND content_hash = $6`,
+          [
+            wrapped.kekId,
+            buffer(wrapped.wrapNonce),
+            buffer(wrapped.wrappedKey),
+            row.recordId,
+            row.version,
+            columns.content_hash,
+          ],
+        );
+      }
+      count += rows.length;
+      const last = rows[rows.length - 1];
+      if (last === undefined || rows.length < vaultLimits.rotationBatchRows) break;
+      const lastKey = keyFromColumns(last);
+      after = [lastKey.recordId, lastKey.version, last.content_hash as Buffer];
+    }
+    return count;
+  }
+
   return {
     backend: 'postgres',
-    insertVersion: (row) => run('storing a record version', () => insertVersion(row)),
+    insertVersion: (row, options) =>
+      run('storing a record version', () => insertVersion(row, options)),
     readVersion: (recordId, version) =>
       run('reading a record version', async () => {
         const result =
@@ -285,6 +381,15 @@ function postgresStorage(pool: pg.Pool, schema: string): VaultStorage {
                 `SELECT ${fullVersionColumns} FROM ${t.versions} v LEFT JOIN ${t.keys} k ON k.record_id = v.record_id AND k.version = v.version WHERE v.record_id = $1 AND v.version = $2`,
                 [recordId, version],
               );
+        const columns = result.rows[0] as Record<string, unknown> | undefined;
+        return columns === undefined ? null : versionFromColumns(columns);
+      }),
+    readSuperseded: (recordId, version, contentHash) =>
+      run('reading a superseded record version', async () => {
+        const result = await pool.query(
+          `SELECT ${supersededColumns} FROM ${t.superseded} v WHERE v.record_id = $1 AND v.version = $2 AND v.content_hash = $3`,
+          [recordId, version, buffer(contentHash)],
+        );
         const columns = result.rows[0] as Record<string, unknown> | undefined;
         return columns === undefined ? null : versionFromColumns(columns);
       }),
@@ -326,10 +431,16 @@ function postgresStorage(pool: pg.Pool, schema: string): VaultStorage {
           await client.query(`UPDATE ${t.records} SET erased = true WHERE patient_id = $1`, [
             patientId,
           ]);
+          await client.query(
+            `UPDATE ${t.superseded} SET kek_id = '', wrap_nonce = decode(repeat('00', length(wrap_nonce)), 'hex'), wrapped_key = decode(repeat('00', length(wrapped_key)), 'hex'), ciphertext = ''::bytea WHERE patient_id = $1`,
+            [patientId],
+          );
+          await client.query(`DELETE FROM ${t.superseded} WHERE patient_id = $1`, [patientId]);
           return found.rows.map((row) => ({ recordId: row.record_id, version: row.version }));
         });
         // Reclaim the dead row versions that still hold the wrapped keys (see the file header).
         await pool.query(`VACUUM ${t.keys}`);
+        await pool.query(`VACUUM ${t.superseded}`);
         return versions;
       }),
     rewrapAll: ({ fromKekId, toKekId, rewrap }) =>
@@ -368,6 +479,7 @@ function postgresStorage(pool: pg.Pool, schema: string): VaultStorage {
             if (last === undefined || rows.length < vaultLimits.rotationBatchRows) break;
             after = [last.recordId, last.version];
           }
+          count += await rewrapSuperseded(client, rewrap);
           await client.query(`UPDATE ${t.info} SET value = $1 WHERE name = 'kek_id'`, [toKekId]);
           return count;
         }),

@@ -55,6 +55,14 @@ export type PutRecordInput = {
   readonly lastUpdatedMs: number;
   readonly securityLabels: readonly string[];
   readonly deleted?: boolean;
+  /**
+   * The caller read the chain and `version` is one above the record's anchored head, so a
+   * version of that number already stored was never anchored (its writer crashed, or its anchor
+   * was refused or is still pending): it is set aside as superseded instead of refusing this put.
+   * It is kept, not deleted, so that if its anchor commits after all, `get` with its content hash
+   * still finds it (decision 0062). Only the latest stored version can be set aside.
+   */
+  readonly replaceUnanchored?: boolean;
 };
 
 /** What `put` returns: the salted hash to anchor on chain and its salt. */
@@ -98,8 +106,16 @@ export interface RecordVault {
   readonly kekId: string;
   /** Stores the next version of a record, encrypted; returns its salted content hash. */
   put(input: PutRecordInput): Promise<PutRecordResult>;
-  /** Decrypts and verifies the latest version, or `version`. */
-  get(options: { recordId: string; version?: number }): Promise<VaultRecord>;
+  /**
+   * Decrypts and verifies the latest version, or `version`. With `contentHash` (the hash the
+   * chain anchored), the version stored under that hash, superseded or not: `integrity` if the
+   * vault holds no copy with that hash.
+   */
+  get(options: {
+    recordId: string;
+    version?: number;
+    contentHash?: Uint8Array;
+  }): Promise<VaultRecord>;
   /** Every version's metadata, oldest first (no decryption); `not-found` for an unknown record. */
   history(recordId: string): Promise<readonly RecordVersionMeta[]>;
   /** The current version's metadata of each record that matches, a page at a time. */
@@ -136,9 +152,18 @@ export type RecordHead = {
 /** The storage under a vault: one implementation per database (internal to this folder). */
 export interface VaultStorage {
   readonly backend: 'sqlite' | 'postgres';
-  /** In one transaction: checks `checkNextVersion` and the vault's KEK id, then inserts. */
-  insertVersion(row: StoredVersionRow): Promise<void>;
+  /**
+   * In one transaction: checks `checkNextVersion` and the vault's KEK id, moves the version it
+   * replaces (if any) with its data key to the superseded versions, then inserts.
+   */
+  insertVersion(row: StoredVersionRow, options: { replaceUnanchored: boolean }): Promise<void>;
   readVersion(recordId: string, version: number | null): Promise<StoredVersionRow | null>;
+  /** A superseded version of `recordId` with that number and content hash, or null. */
+  readSuperseded(
+    recordId: string,
+    version: number,
+    contentHash: Uint8Array,
+  ): Promise<StoredVersionRow | null>;
   readHistory(recordId: string): Promise<readonly RecordVersionMeta[]>;
   listCurrent(query: {
     resourceType: string | null;
@@ -234,11 +259,18 @@ function checkLabels(value: unknown): readonly string[] {
 
 /**
  * Refuses a version that is not the record's next one, or that changes its resource type or
- * patient, or that follows an erasure. Storage calls it inside the inserting transaction.
+ * patient, or that follows an erasure. With `replaceUnanchored`, the latest stored version's
+ * number is accepted too: the answer is then whether the put replaces that version. Storage
+ * calls it inside the inserting transaction.
  */
-export function checkNextVersion(head: RecordHead | null, row: RecordVersionMeta): void {
+export function checkNextVersion(
+  head: RecordHead | null,
+  row: RecordVersionMeta,
+  options: { replaceUnanchored: boolean } = { replaceUnanchored: false },
+): { replaces: boolean } {
   const expected = head === null ? 1 : head.latestVersion + 1;
-  if (row.version !== expected) {
+  const replaces = options.replaceUnanchored && head !== null && row.version === head.latestVersion;
+  if (row.version !== expected && !replaces) {
     const what = head !== null && row.version <= head.latestVersion ? 'already stored' : 'a gap';
     throw new VaultError(
       VaultErrorCode.versionConflict,
@@ -246,7 +278,7 @@ export function checkNextVersion(head: RecordHead | null, row: RecordVersionMeta
       { recordId: row.recordId, expected, found: row.version },
     );
   }
-  if (head === null) return;
+  if (head === null) return { replaces };
   if (head.erased) {
     throw new VaultError(
       VaultErrorCode.erased,
@@ -262,6 +294,7 @@ export function checkNextVersion(head: RecordHead | null, row: RecordVersionMeta
       { recordId: row.recordId },
     );
   }
+  return { replaces };
 }
 
 /** The `kek-id` mismatch error, used at open and when storage finds another KEK in force. */
@@ -343,6 +376,13 @@ export function createRecordVault(options: { storage: VaultStorage; kek: VaultKe
     const deleted = input.deleted ?? false;
     if (typeof deleted !== 'boolean')
       throw invalid('deleted', `expected a boolean, found ${describe(deleted)}`);
+    const replaceUnanchored = input.replaceUnanchored ?? false;
+    if (typeof replaceUnanchored !== 'boolean') {
+      throw invalid(
+        'replaceUnanchored',
+        `expected a boolean, found ${describe(replaceUnanchored)}`,
+      );
+    }
     const canonical = canonicalResourceBytes(input.resource);
     if (input.resource.resourceType !== resourceType) {
       throw invalid(
@@ -369,29 +409,31 @@ export function createRecordVault(options: { storage: VaultStorage; kek: VaultKe
       } finally {
         dataKey.fill(0);
       }
-      await storage.insertVersion({
-        ...binding,
-        erased: false,
-        salt,
-        contentHash,
-        nonce,
-        ciphertext,
-        tag,
-        key,
-      });
+      await storage.insertVersion(
+        { ...binding, erased: false, salt, contentHash, nonce, ciphertext, tag, key },
+        { replaceUnanchored },
+      );
       return { contentHash, salt };
     });
   }
 
-  async function get(options: { recordId: string; version?: number }): Promise<VaultRecord> {
+  async function get(options: {
+    recordId: string;
+    version?: number;
+    contentHash?: Uint8Array;
+  }): Promise<VaultRecord> {
     checkOpen();
-    const { recordId: rawRecordId, version: rawVersion } = (options ?? {}) as {
-      recordId?: unknown;
-      version?: unknown;
-    };
+    const {
+      recordId: rawRecordId,
+      version: rawVersion,
+      contentHash: wanted,
+    } = (options ?? {}) as { recordId?: unknown; version?: unknown; contentHash?: unknown };
     const recordId = checkId(rawRecordId, 'recordId');
     const version = rawVersion === undefined ? null : checkVersion(rawVersion, 'version');
-    const row = await storage.readVersion(recordId, version);
+    if (wanted !== undefined && !(wanted instanceof Uint8Array && wanted.length === 32)) {
+      throw invalid('contentHash', `expected 32 bytes, found ${describe(wanted)}`);
+    }
+    let row = await storage.readVersion(recordId, version);
     if (row === null) {
       throw new VaultError(
         VaultErrorCode.notFound,
@@ -408,6 +450,20 @@ export function createRecordVault(options: { storage: VaultStorage; kek: VaultKe
           'content can never be read again (the hash history stays on chain)',
         { recordId, version: row.version },
       );
+    }
+    if (wanted !== undefined && !equalBytes(row.contentHash, wanted)) {
+      // The stored version is not the anchored one: the anchored one was set aside by a put
+      // that replaced it before its anchor committed (see `replaceUnanchored`).
+      const superseded = await storage.readSuperseded(recordId, row.version, wanted);
+      if (superseded === null) {
+        throw integrity(
+          recordId,
+          row.version,
+          `no stored copy has the anchored content hash ${shortHex(wanted)} (the stored ` +
+            `version's is ${shortHex(row.contentHash)})`,
+        );
+      }
+      row = superseded;
     }
     if (row.key === null)
       throw integrity(recordId, row.version, 'its data key is missing but it was never erased');

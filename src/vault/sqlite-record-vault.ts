@@ -25,6 +25,7 @@ import {
 import {
   encodeLabels,
   fullVersionColumns,
+  supersededColumns,
   keyFromColumns,
   metaFromColumns,
   versionColumns,
@@ -33,8 +34,35 @@ import {
 
 /** SQLite `application_id` of a vault file: "MLVT". */
 export const sqliteVaultApplicationId = 0x4d4c5654;
-/** SQLite `user_version` of the vault format this build writes and reads. */
-export const sqliteVaultFormat = 1;
+/**
+ * SQLite `user_version` of the vault format this build writes and reads. Format 2 added
+ * `vault_superseded` (decision 0062); a format 1 vault is upgraded when opened.
+ */
+export const sqliteVaultFormat = 2;
+
+/** Versions set aside by a put that replaced them before their anchor committed (0062). */
+const supersededTable = `
+CREATE TABLE vault_superseded (
+  record_id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  content_hash BLOB NOT NULL,
+  resource_type TEXT NOT NULL,
+  patient_id TEXT NOT NULL,
+  last_updated_ms INTEGER NOT NULL,
+  security_labels TEXT NOT NULL,
+  deleted INTEGER NOT NULL,
+  erased INTEGER NOT NULL,
+  salt BLOB NOT NULL,
+  nonce BLOB NOT NULL,
+  ciphertext BLOB NOT NULL,
+  tag BLOB NOT NULL,
+  kek_id TEXT NOT NULL,
+  wrap_nonce BLOB NOT NULL,
+  wrapped_key BLOB NOT NULL,
+  PRIMARY KEY (record_id, version, content_hash)
+) STRICT;
+CREATE INDEX vault_superseded_by_patient ON vault_superseded (patient_id);
+`;
 
 const schema = `
 CREATE TABLE vault_info (name TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
@@ -72,7 +100,7 @@ CREATE TABLE vault_data_keys (
   wrapped_key BLOB NOT NULL,
   PRIMARY KEY (record_id, version)
 ) STRICT;
-`;
+${supersededTable}`;
 
 type Database = BetterSqlite3.Database;
 
@@ -128,7 +156,14 @@ function initialise(db: Database, file: string, kek: VaultKek): void {
       { file },
     );
   }
-  const format = db.pragma('user_version', { simple: true }) as number;
+  let format = db.pragma('user_version', { simple: true }) as number;
+  if (format === 1) {
+    db.transaction(() => {
+      db.exec(supersededTable);
+      db.pragma(`user_version = ${sqliteVaultFormat}`);
+    })();
+    format = sqliteVaultFormat;
+  }
   if (format !== sqliteVaultFormat) {
     throw new VaultError(
       VaultErrorCode.foreign,
@@ -167,6 +202,21 @@ function sqliteStorage(db: Database, file: string): VaultStorage {
     version: db.prepare(
       `SELECT ${fullVersionColumns} FROM vault_versions v LEFT JOIN vault_data_keys k ON k.record_id = v.record_id AND k.version = v.version WHERE v.record_id = ? AND v.version = ?`,
     ),
+    setAside: db.prepare(
+      `INSERT INTO vault_superseded (${supersededColumns.replaceAll('v.', '')}) SELECT ${fullVersionColumns} FROM vault_versions v JOIN vault_data_keys k ON k.record_id = v.record_id AND k.version = v.version WHERE v.record_id = ? AND v.version = ?`,
+    ),
+    deleteKey: db.prepare('DELETE FROM vault_data_keys WHERE record_id = ? AND version = ?'),
+    deleteVersion: db.prepare('DELETE FROM vault_versions WHERE record_id = ? AND version = ?'),
+    superseded: db.prepare(
+      `SELECT ${supersededColumns} FROM vault_superseded v WHERE v.record_id = ? AND v.version = ? AND v.content_hash = ?`,
+    ),
+    deleteSuperseded: db.prepare('DELETE FROM vault_superseded WHERE patient_id = ?'),
+    supersededAfter: db.prepare(
+      'SELECT record_id, version, content_hash, kek_id, wrap_nonce, wrapped_key FROM vault_superseded WHERE (record_id, version, content_hash) > (?, ?, ?) ORDER BY record_id, version, content_hash LIMIT ?',
+    ),
+    updateSupersededKey: db.prepare(
+      'UPDATE vault_superseded SET kek_id = ?, wrap_nonce = ?, wrapped_key = ? WHERE record_id = ? AND version = ? AND content_hash = ?',
+    ),
     history: db.prepare(
       `SELECT ${versionColumns} FROM vault_versions v WHERE v.record_id = ? ORDER BY v.version LIMIT ?`,
     ),
@@ -203,7 +253,7 @@ function sqliteStorage(db: Database, file: string): VaultStorage {
     }
   }
 
-  const insert = db.transaction((row: StoredVersionRow) => {
+  const insert = db.transaction((row: StoredVersionRow, replaceUnanchored: boolean) => {
     const head = statements.head.get(row.recordId) as
       | { latest_version: number; resource_type: string; patient_id: string; erased: number }
       | undefined;
@@ -216,10 +266,15 @@ function sqliteStorage(db: Database, file: string): VaultStorage {
             patientId: head.patient_id,
             erased: head.erased !== 0,
           };
-    checkNextVersion(recordHead, row);
+    const { replaces } = checkNextVersion(recordHead, row, { replaceUnanchored });
     const kekId = (statements.kekId.get() as { value: string }).value;
     if (row.key === null || row.key.kekId !== kekId) {
       throw wrongKekError({ vaultKekId: kekId, givenKekId: row.key?.kekId ?? 'none' });
+    }
+    if (replaces) {
+      statements.setAside.run(row.recordId, row.version);
+      statements.deleteKey.run(row.recordId, row.version);
+      statements.deleteVersion.run(row.recordId, row.version);
     }
     if (recordHead === null)
       statements.insertRecord.run(row.recordId, row.resourceType, row.patientId, row.version);
@@ -253,6 +308,7 @@ function sqliteStorage(db: Database, file: string): VaultStorage {
   // so one refused version (out of order, wrong KEK) leaves the others to commit.
   type PendingInsert = {
     readonly row: StoredVersionRow;
+    readonly replaceUnanchored: boolean;
     readonly resolve: () => void;
     readonly reject: (error: Error) => void;
   };
@@ -261,7 +317,7 @@ function sqliteStorage(db: Database, file: string): VaultStorage {
   const insertBatch = db.transaction((batch: readonly PendingInsert[]) =>
     batch.map((item) => {
       try {
-        insert(item.row);
+        insert(item.row, item.replaceUnanchored);
         return null;
       } catch (error) {
         return storageError(error, file, 'storing a record version');
@@ -287,9 +343,12 @@ function sqliteStorage(db: Database, file: string): VaultStorage {
       });
     }
   }
-  function queueInsert(row: StoredVersionRow): Promise<void> {
+  function queueInsert(
+    row: StoredVersionRow,
+    options: { replaceUnanchored: boolean },
+  ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      pending.push({ row, resolve, reject });
+      pending.push({ row, replaceUnanchored: options.replaceUnanchored, resolve, reject });
       if (!flushScheduled) {
         flushScheduled = true;
         setImmediate(flushInserts);
@@ -306,6 +365,7 @@ function sqliteStorage(db: Database, file: string): VaultStorage {
     statements.deleteKeys.run(patientId);
     statements.markVersionsErased.run(patientId);
     statements.markRecordsErased.run(patientId);
+    statements.deleteSuperseded.run(patientId);
     return versions;
   });
 
@@ -319,6 +379,12 @@ function sqliteStorage(db: Database, file: string): VaultStorage {
             ? statements.latest.get(recordId)
             : statements.version.get(recordId, version)
         ) as Record<string, unknown> | undefined;
+        return columns === undefined ? null : versionFromColumns(columns);
+      }),
+    readSuperseded: (recordId, version, contentHash) =>
+      run('reading a superseded record version', () => {
+        const columns = statements.superseded.get(recordId, version, contentHash) as
+          Record<string, unknown> | undefined;
         return columns === undefined ? null : versionFromColumns(columns);
       }),
     readHistory: (recordId) =>
@@ -369,6 +435,30 @@ function sqliteStorage(db: Database, file: string): VaultStorage {
             const last = page[page.length - 1];
             if (last === undefined || page.length < vaultLimits.rotationBatchRows) break;
             after = [last.recordId, last.version];
+          }
+          let afterSuperseded: [string, number, Uint8Array] = ['', 0, new Uint8Array(0)];
+          for (;;) {
+            const page = statements.supersededAfter.all(
+              ...afterSuperseded,
+              vaultLimits.rotationBatchRows,
+            ) as Array<Record<string, unknown>>;
+            for (const columns of page) {
+              const row = keyFromColumns(columns);
+              const wrapped = rewrap(row);
+              statements.updateSupersededKey.run(
+                wrapped.kekId,
+                wrapped.wrapNonce,
+                wrapped.wrappedKey,
+                row.recordId,
+                row.version,
+                columns.content_hash,
+              );
+            }
+            count += page.length;
+            const last = page[page.length - 1];
+            if (last === undefined || page.length < vaultLimits.rotationBatchRows) break;
+            const lastKey = keyFromColumns(last);
+            afterSuperseded = [lastKey.recordId, lastKey.version, last.content_hash as Uint8Array];
           }
           statements.setKekId.run(toKekId);
           return count;

@@ -16,6 +16,14 @@ export const fullVersionColumns =
   `${versionColumns}, v.salt, v.content_hash, v.nonce, v.ciphertext, v.tag, ` +
   'k.kek_id, k.wrap_nonce, k.wrapped_key';
 
+/**
+ * The columns of a superseded version (decision 0062), named as `fullVersionColumns` names
+ * them: the same row shape, its key kept beside it in one table.
+ */
+export const supersededColumns =
+  `${versionColumns}, v.salt, v.content_hash, v.nonce, v.ciphertext, v.tag, ` +
+  'v.kek_id, v.wrap_nonce, v.wrapped_key';
+
 type Columns = Record<string, unknown>;
 
 function corrupt(columns: Columns, column: string, expected: string): VaultError {

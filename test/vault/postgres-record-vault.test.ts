@@ -11,7 +11,7 @@ import {
   openPostgresRecordVault,
   vaultKekFromBytes,
 } from '../../src/vault/index.ts';
-import { kekBytesA, putInput } from './fixtures.ts';
+import { freshId, kekBytesA, putInput } from './fixtures.ts';
 import { startPostgresServer, type PostgresServer } from './postgres-server.ts';
 import { defineRecordVaultCases, type VaultBackend } from './record-vault-cases.ts';
 
@@ -108,16 +108,38 @@ test('postgres: a schema holding other tables, or a vault of another format, is 
   });
   await vault.put(putInput());
   await vault.close();
-  await query("UPDATE format_test.vault_info SET value = '2' WHERE name = 'format'");
+  await query("UPDATE format_test.vault_info SET value = '3' WHERE name = 'format'");
   await assert.rejects(
     openPostgresRecordVault({ connection: connection(), kek: kekA, schema: 'format_test' }),
     (error: unknown) => {
       assert.ok(error instanceof VaultError);
       assert.equal(error.code, VaultErrorCode.foreign);
-      assert.match(error.message, /format 2; this build reads format 1/);
+      assert.match(error.message, /format 3; this build reads format 2/);
       return true;
     },
   );
+});
+
+test('postgres: a format 1 vault (before superseded versions) is upgraded when opened', async () => {
+  const schema = 'format_one';
+  const recordId = freshId('rec');
+  let vault = await openPostgresRecordVault({ connection: connection(), kek: kekA, schema });
+  await vault.put(putInput({ recordId }));
+  await vault.put(putInput({ recordId, version: 2 }));
+  await vault.close();
+  await query(`DROP TABLE ${schema}.vault_superseded`);
+  await query(`UPDATE ${schema}.vault_info SET value = '1' WHERE name = 'format'`);
+  vault = await openPostgresRecordVault({ connection: connection(), kek: kekA, schema });
+  try {
+    assert.equal((await vault.get({ recordId })).meta.version, 2);
+    await vault.put({ ...putInput({ recordId, version: 2 }), replaceUnanchored: true });
+  } finally {
+    await vault.close();
+  }
+  const format = await query(`SELECT value FROM ${schema}.vault_info WHERE name = 'format'`);
+  assert.equal((format.rows[0] as { value: string }).value, '2');
+  const rows = await query(`SELECT count(*)::int AS n FROM ${schema}.vault_superseded`);
+  assert.equal((rows.rows[0] as { n: number }).n, 1);
 });
 
 test('postgres: an unreachable server is a storage error naming the failure', async () => {

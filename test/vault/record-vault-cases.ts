@@ -816,6 +816,129 @@ export function defineRecordVaultCases(backend: VaultBackend): void {
     }
   });
 
+  test(`${name}: replaceUnanchored sets the latest version aside; get by content hash finds either copy`, async () => {
+    await withVault(async (vault) => {
+      const recordId = freshId('rec');
+      const first = sampleResources[1]!;
+      const tentative = { ...first, status: 'amended' };
+      const replacement = { ...first, status: 'cancelled' };
+      const one = await vault.put(putInput({ recordId, version: 1, resource: first }));
+      const set = await vault.put(putInput({ recordId, version: 2, resource: tentative }));
+      // Without the flag the same number stays a conflict, as before.
+      await assert.rejects(
+        vault.put(putInput({ recordId, version: 2, resource: replacement })),
+        vaultError(
+          VaultErrorCode.versionConflict,
+          /expected version 3, found 2 \(already stored\)/,
+        ),
+      );
+      // Only the latest version can be replaced: version 1 is anchored below it.
+      await assert.rejects(
+        vault.put({
+          ...putInput({ recordId, version: 1, resource: replacement }),
+          replaceUnanchored: true,
+        }),
+        vaultError(VaultErrorCode.versionConflict, /expected version 3, found 1/),
+      );
+      await assert.rejects(
+        vault.put({ ...putInput({ recordId, version: 2 }), replaceUnanchored: 'yes' as never }),
+        vaultError(VaultErrorCode.invalidArgument, /replaceUnanchored: expected a boolean/),
+      );
+      const put = await vault.put({
+        ...putInput({ recordId, version: 2, resource: replacement }),
+        replaceUnanchored: true,
+      });
+      assert.equal((await vault.get({ recordId })).resource.status, 'cancelled');
+      assert.equal((await vault.get({ recordId, version: 2 })).resource.status, 'cancelled');
+      const aside = await vault.get({ recordId, version: 2, contentHash: set.contentHash });
+      assert.equal(aside.resource.status, 'amended');
+      assert.ok(equalBytes(aside.contentHash, set.contentHash));
+      const current = await vault.get({ recordId, version: 2, contentHash: put.contentHash });
+      assert.equal(current.resource.status, 'cancelled');
+      const first1 = await vault.get({ recordId, version: 1, contentHash: one.contentHash });
+      assert.deepEqual(first1.resource, plainJson(first));
+      // A hash the vault holds no copy of is an integrity failure, not a silent other version.
+      await assert.rejects(
+        vault.get({ recordId, version: 1, contentHash: set.contentHash }),
+        vaultError(VaultErrorCode.integrity, /no stored copy has the anchored content hash/),
+      );
+      await assert.rejects(
+        vault.get({ recordId, version: 2, contentHash: new Uint8Array(31) }),
+        vaultError(VaultErrorCode.invalidArgument, /contentHash: expected 32 bytes/),
+      );
+      // The replacement is a version like any other: the next one follows it (the flag with the
+      // next number replaces nothing).
+      await vault.put({
+        ...putInput({ recordId, version: 3, resource: first }),
+        replaceUnanchored: true,
+      });
+      assert.deepEqual(
+        (await vault.history(recordId)).map((meta) => meta.version),
+        [1, 2, 3],
+      );
+      // Replacing twice keeps both earlier copies.
+      const again = await vault.put({
+        ...putInput({ recordId, version: 3, resource: tentative }),
+        replaceUnanchored: true,
+      });
+      assert.equal(
+        (await vault.get({ recordId, version: 3, contentHash: again.contentHash })).resource.status,
+        'amended',
+      );
+      assert.equal(
+        (await vault.get({ recordId, version: 2, contentHash: set.contentHash })).resource.status,
+        'amended',
+      );
+    });
+  });
+
+  test(`${name}: erasure and KEK rotation reach superseded versions too`, async () => {
+    const location = await backend.newLocation();
+    let vault = await backend.open(location, kekA);
+    const patientId = freshId('patient');
+    const recordId = freshId('rec');
+    const keep = freshId('rec');
+    let tentative: Awaited<ReturnType<RecordVault['put']>>;
+    let kept: Awaited<ReturnType<RecordVault['put']>>;
+    try {
+      await vault.put(putInput({ recordId, patientId }));
+      tentative = await vault.put(putInput({ recordId, patientId, version: 2 }));
+      await vault.put({
+        ...putInput({ recordId, patientId, version: 2 }),
+        replaceUnanchored: true,
+      });
+      await vault.put(putInput({ recordId: keep, patientId: 'patient-keep' }));
+      kept = await vault.put(putInput({ recordId: keep, patientId: 'patient-keep', version: 2 }));
+      await vault.put({
+        ...putInput({ recordId: keep, patientId: 'patient-keep', version: 2 }),
+        replaceUnanchored: true,
+      });
+      // Four data keys in force plus the two kept with the superseded versions.
+      assert.deepEqual(await vault.rotateKek(kekB), { rewrapped: 6 });
+    } finally {
+      await vault.close();
+    }
+    assert.equal(await backend.countRows({ location, table: 'vault_superseded', recordId }), 1);
+    vault = await backend.open(location, kekB);
+    try {
+      const read = await vault.get({ recordId: keep, version: 2, contentHash: kept.contentHash });
+      assert.ok(equalBytes(read.contentHash, kept.contentHash));
+      await vault.erasePatient(patientId);
+      await assert.rejects(
+        vault.get({ recordId, version: 2, contentHash: tentative.contentHash }),
+        vaultError(VaultErrorCode.erased),
+      );
+      await vault.get({ recordId: keep, version: 2, contentHash: kept.contentHash });
+    } finally {
+      await vault.close();
+    }
+    assert.equal(await backend.countRows({ location, table: 'vault_superseded', recordId }), 0);
+    assert.equal(
+      await backend.countRows({ location, table: 'vault_superseded', recordId: keep }),
+      1,
+    );
+  });
+
   test(`${name}: property: any JSON resource put is got back identical (fast-check)`, async () => {
     await withVault(async (vault) => {
       const resource = fc

@@ -15,7 +15,7 @@ import {
   openSqliteRecordVault,
   vaultKekFromBytes,
 } from '../../src/vault/index.ts';
-import { kekBytesA, kekBytesB, putInput } from './fixtures.ts';
+import { freshId, kekBytesA, kekBytesB, putInput } from './fixtures.ts';
 import { defineRecordVaultCases, type VaultBackend } from './record-vault-cases.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'medledger-vault-'));
@@ -84,8 +84,33 @@ test('sqlite: a new vault file has mode 0600, the vault markers and WAL', async 
   assert.equal(statSync(file).mode & 0o777, 0o600);
   withDatabase(file, (db) => {
     assert.equal(db.pragma('application_id', { simple: true }), 0x4d4c5654);
-    assert.equal(db.pragma('user_version', { simple: true }), 1);
+    assert.equal(db.pragma('user_version', { simple: true }), 2);
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+  });
+});
+
+test('sqlite: a format 1 vault (before superseded versions) is upgraded when opened', async () => {
+  const file = join(root, 'format-1.sqlite');
+  const recordId = freshId('rec');
+  let vault = await openSqliteRecordVault({ file, kek: kekA });
+  await vault.put(putInput({ recordId }));
+  await vault.put(putInput({ recordId, version: 2 }));
+  await vault.close();
+  withDatabase(file, (db) => {
+    db.exec('DROP TABLE vault_superseded');
+    db.pragma('user_version = 1');
+  });
+  vault = await openSqliteRecordVault({ file, kek: kekA });
+  try {
+    assert.equal((await vault.get({ recordId })).meta.version, 2);
+    await vault.put({ ...putInput({ recordId, version: 2 }), replaceUnanchored: true });
+  } finally {
+    await vault.close();
+  }
+  withDatabase(file, (db) => {
+    assert.equal(db.pragma('user_version', { simple: true }), 2);
+    const rows = db.prepare('SELECT count(*) AS n FROM vault_superseded').get() as { n: number };
+    assert.equal(rows.n, 1);
   });
 });
 
@@ -124,11 +149,11 @@ test('sqlite: files that are not vaults are refused as foreign', async () => {
   });
   const newer = join(root, 'newer.sqlite');
   await (await openSqliteRecordVault({ file: newer, kek: kekA })).close();
-  withDatabase(newer, (db) => db.pragma('user_version = 2'));
+  withDatabase(newer, (db) => db.pragma('user_version = 3'));
   await assert.rejects(
     openSqliteRecordVault({ file: newer, kek: kekA }),
     (error: unknown) =>
-      error instanceof VaultError && /format 2; this build reads format 1/.test(error.message),
+      error instanceof VaultError && /format 3; this build reads format 2/.test(error.message),
   );
   await assert.rejects(
     openSqliteRecordVault({ file: newer, kek: vaultKekFromBytes(kekBytesB) }),
