@@ -580,12 +580,30 @@ export class RecordsService {
       return this.#fetchShared(context, head, version, action, !audited);
     }
     await this.#authoriseRecord(context, head, action, version);
-    return this.#readLocal(type, id, version);
+    return this.#readLocal(type, id, version, this.#anchoredHashOf(head, version));
   }
 
-  async #readLocal(type: string, id: string, version: number): Promise<Resource> {
+  /**
+   * The content hash the chain anchored for `version` of `head`'s record: a local read asks the
+   * vault for exactly that copy (decision 0062), never for whatever it stored last.
+   */
+  #anchoredHashOf(head: RecordVersion, version: number): Uint8Array | null {
+    if (version === head.version) return head.contentHash;
+    return readRecordVersion(this.#node.stateReader(), head.recordId, version)?.contentHash ?? null;
+  }
+
+  async #readLocal(
+    type: string,
+    id: string,
+    version: number,
+    contentHash: Uint8Array | null,
+  ): Promise<Resource> {
     try {
-      const record = await this.#vault.get({ recordId: id, version });
+      const record = await this.#vault.get({
+        recordId: id,
+        version,
+        ...(contentHash === null ? {} : { contentHash }),
+      });
       if (record.meta.deleted) {
         throw new FhirError('deleted', `${type}/${id} was deleted`, { status: 410 });
       }
@@ -822,7 +840,13 @@ export class RecordsService {
     if (decision.decision === 'deny') return refuse('denied', decision.reason);
     let record;
     try {
-      record = await this.#vault.get({ recordId: toHex(share.recordId), version });
+      const anchored =
+        version === head.version ? head : readRecordVersion(state, share.recordId, version);
+      record = await this.#vault.get({
+        recordId: toHex(share.recordId),
+        version,
+        ...(anchored?.contentHash == null ? {} : { contentHash: anchored.contentHash }),
+      });
     } catch (error) {
       if (error instanceof VaultError && error.code === 'erased') return refuse('gone', 'erased');
       this.#logger.error(
@@ -1033,8 +1057,7 @@ export class RecordsService {
     }
     const head = this.#custodianHead(context, request, 'delete');
     if (head.status === 'erased') return;
-    const current = await this.#vault.history(request.id);
-    if (current.at(-1)?.deleted === true) return;
+    if (await this.#isDeletedHead(head)) return;
     await this.#authoriseRecord(context, head, 'delete', head.version);
     await this.#writeVersion(context, {
       type: request.type,
@@ -1045,6 +1068,25 @@ export class RecordsService {
       deleted: true,
       action: null,
     });
+  }
+
+  /**
+   * Whether the anchored head version of a record this organisation holds is a FHIR delete: the
+   * vault's copy under the anchored hash says so (a later, unanchored version does not count).
+   */
+  async #isDeletedHead(head: RecordVersion): Promise<boolean> {
+    const id = toHex(head.recordId);
+    try {
+      const record = await this.#vault.get({
+        recordId: id,
+        version: head.version,
+        ...(head.contentHash === null ? {} : { contentHash: head.contentHash }),
+      });
+      return record.meta.deleted;
+    } catch (error) {
+      if (error instanceof VaultError) throw this.#vaultFailure(error, head.resourceType, id);
+      throw error;
+    }
   }
 
   /**
@@ -1059,6 +1101,15 @@ export class RecordsService {
     const prepared = this.#prepareVersion({ ...write, label: null }, time);
     const contentHash = await this.#putVersion(prepared, time);
     const location = await this.anchors.anchor(this.#anchorOf(prepared, contentHash));
+    if (!location.receipt.ok && location.receipt.code === 'version-out-of-order') {
+      // Two writes of one record raced from the same head: the chain took the other one.
+      throw new FhirError(
+        'conflict',
+        `${write.type}/${toHex(write.recordId)} was changed by another write first (version ` +
+          `${write.version} is taken); read it again and retry`,
+        { status: 409 },
+      );
+    }
     if (!location.receipt.ok) {
       throw new FhirError(
         'business-rule',
@@ -1100,6 +1151,9 @@ export class RecordsService {
         lastUpdatedMs: time,
         securityLabels,
         deleted: write.deleted,
+        // The version is the anchored head's next: one stored under that number was never
+        // anchored (a crash or refusal left it), so it is set aside, not in the way (0062).
+        replaceUnanchored: true,
       });
       return put.contentHash;
     } catch (error) {
@@ -1224,7 +1278,7 @@ export class RecordsService {
       );
     }
     await this.#authoriseRecord(context, head, 'read', version);
-    return this.#readLocal('Provenance', id, 1);
+    return this.#readLocal('Provenance', id, 1, null);
   }
 
   // ---- history and search ------------------------------------------------------------------
@@ -1242,19 +1296,28 @@ export class RecordsService {
       );
     }
     await this.#authoriseRecord(context, head, 'history', head.version);
-    const metas = await this.#vault.history(request.id);
+    // The chain's versions, newest first, each read from the vault by its anchored hash: a
+    // version stored but never anchored is not history (decision 0062).
     const versions = [];
-    for (const meta of [...metas].reverse()) {
-      if (meta.erased) continue;
-      const record = await this.#vault.get({ recordId: request.id, version: meta.version });
+    for (let version = head.version; version >= 1; version--) {
+      const contentHash = this.#anchoredHashOf(head, version);
+      if (contentHash === null) continue;
+      let record;
+      try {
+        record = await this.#vault.get({ recordId: request.id, version, contentHash });
+      } catch (error) {
+        if (error instanceof VaultError && error.code === 'erased') continue;
+        if (error instanceof VaultError) throw this.#vaultFailure(error, request.type, request.id);
+        throw error;
+      }
       versions.push({
         type: request.type,
         id: request.id,
-        versionId: String(meta.version),
-        lastUpdated: isoTime(meta.lastUpdatedMs),
-        interaction: meta.deleted
+        versionId: String(version),
+        lastUpdated: isoTime(record.meta.lastUpdatedMs),
+        interaction: record.meta.deleted
           ? ('delete' as const)
-          : meta.version === 1
+          : version === 1
             ? ('create' as const)
             : ('update' as const),
         resource: record.resource as unknown as Resource,
@@ -1372,9 +1435,13 @@ export class RecordsService {
             { status: 422 },
           );
         }
-        if (meta.deleted || meta.erased) continue;
+        if (meta.erased) continue;
         const head = readRecordHead(state, fromHex(meta.recordId));
-        if (head === null || head.status !== 'active' || head.version !== meta.version) continue;
+        if (head === null || head.status !== 'active' || head.contentHash === null) continue;
+        // The vault's latest may be a version whose anchor has not committed (or never will):
+        // the anchored head is what is searched (decision 0062), and its own copy says below
+        // whether it is a delete.
+        if (meta.version === head.version && meta.deleted) continue;
         const decision = decide(
           state,
           recordAccessRequest(head, requester, this.#purposeOf(context.token)),
@@ -1388,7 +1455,12 @@ export class RecordsService {
           });
         }
         if (decision.decision !== 'permit') continue;
-        const record = await this.#vault.get({ recordId: meta.recordId, version: meta.version });
+        const record = await this.#vault.get({
+          recordId: meta.recordId,
+          version: head.version,
+          contentHash: head.contentHash,
+        });
+        if (record.meta.deleted) continue;
         permitted.push(record.resource as unknown as Resource);
       }
       after = page.next;
@@ -2023,10 +2095,7 @@ export class RecordsService {
             }
             // A delete is idempotent: an erased or already deleted record stays as it is.
             if (current.status === 'erased') return null;
-            const history = await this.#vault.history(operation.id);
-            if (history.find((meta) => meta.version === current.version)?.deleted === true) {
-              return null;
-            }
+            if (await this.#isDeletedHead(current)) return null;
             await this.#authoriseRecord(context, current, 'delete', current.version);
             return current;
           });
