@@ -13,12 +13,14 @@ import { VaultError, VaultErrorCode } from './errors.ts';
 import type { VaultKek } from './kek.ts';
 import { isVaultKek } from './kek.ts';
 import { vaultLimits } from './limits.ts';
+import type { WrappedDataKey } from './record-cipher.ts';
 import {
   checkNextVersion,
   createRecordVault,
   wrongKekError,
   type RecordHead,
   type RecordVault,
+  type StoredKeyRow,
   type StoredVersionRow,
   type VaultStorage,
 } from './record-vault.ts';
@@ -356,6 +358,40 @@ function sqliteStorage(db: Database, file: string): VaultStorage {
     });
   }
 
+  /**
+   * Re-wraps the data key of every row `select` pages through (a page of
+   * `rotationBatchRows` after a row's position, in position order), writing each back with
+   * `update` (new kek_id, wrap_nonce, wrapped_key, then the position); returns how many.
+   */
+  function rewrapPages(options: {
+    select: BetterSqlite3.Statement;
+    update: BetterSqlite3.Statement;
+    start: readonly unknown[];
+    positionOf: (columns: Record<string, unknown>) => readonly unknown[];
+    rewrap: (row: StoredKeyRow) => WrappedDataKey;
+  }): number {
+    let count = 0;
+    let after = options.start;
+    for (;;) {
+      const page = options.select.all(...after, vaultLimits.rotationBatchRows) as Array<
+        Record<string, unknown>
+      >;
+      for (const columns of page) {
+        const wrapped = options.rewrap(keyFromColumns(columns));
+        options.update.run(
+          wrapped.kekId,
+          wrapped.wrapNonce,
+          wrapped.wrappedKey,
+          ...options.positionOf(columns),
+        );
+      }
+      count += page.length;
+      const last = page[page.length - 1];
+      if (last === undefined || page.length < vaultLimits.rotationBatchRows) return count;
+      after = options.positionOf(last);
+    }
+  }
+
   const erase = db.transaction((patientId: string) => {
     const versions = (
       statements.toErase.all(patientId) as Array<{ record_id: string; version: number }>
@@ -413,53 +449,21 @@ function sqliteStorage(db: Database, file: string): VaultStorage {
           const current = (statements.kekId.get() as { value: string }).value;
           if (current !== fromKekId)
             throw wrongKekError({ vaultKekId: current, givenKekId: fromKekId });
-          let count = 0;
-          let after: [string, number] = ['', 0];
-          for (;;) {
-            const page = (
-              statements.keysAfter.all(after[0], after[1], vaultLimits.rotationBatchRows) as Array<
-                Record<string, unknown>
-              >
-            ).map(keyFromColumns);
-            for (const row of page) {
-              const wrapped = rewrap(row);
-              statements.updateKey.run(
-                wrapped.kekId,
-                wrapped.wrapNonce,
-                wrapped.wrappedKey,
-                row.recordId,
-                row.version,
-              );
-            }
-            count += page.length;
-            const last = page[page.length - 1];
-            if (last === undefined || page.length < vaultLimits.rotationBatchRows) break;
-            after = [last.recordId, last.version];
-          }
-          let afterSuperseded: [string, number, Uint8Array] = ['', 0, new Uint8Array(0)];
-          for (;;) {
-            const page = statements.supersededAfter.all(
-              ...afterSuperseded,
-              vaultLimits.rotationBatchRows,
-            ) as Array<Record<string, unknown>>;
-            for (const columns of page) {
-              const row = keyFromColumns(columns);
-              const wrapped = rewrap(row);
-              statements.updateSupersededKey.run(
-                wrapped.kekId,
-                wrapped.wrapNonce,
-                wrapped.wrappedKey,
-                row.recordId,
-                row.version,
-                columns.content_hash,
-              );
-            }
-            count += page.length;
-            const last = page[page.length - 1];
-            if (last === undefined || page.length < vaultLimits.rotationBatchRows) break;
-            const lastKey = keyFromColumns(last);
-            afterSuperseded = [lastKey.recordId, lastKey.version, last.content_hash as Uint8Array];
-          }
+          const count =
+            rewrapPages({
+              select: statements.keysAfter,
+              update: statements.updateKey,
+              start: ['', 0],
+              positionOf: (columns) => [columns.record_id, columns.version],
+              rewrap,
+            }) +
+            rewrapPages({
+              select: statements.supersededAfter,
+              update: statements.updateSupersededKey,
+              start: ['', 0, new Uint8Array(0)],
+              positionOf: (columns) => [columns.record_id, columns.version, columns.content_hash],
+              rewrap,
+            });
           statements.setKekId.run(toKekId);
           return count;
         })(),

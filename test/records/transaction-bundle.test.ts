@@ -20,12 +20,12 @@ import {
   fhirRequest,
   issueDemoToken,
   loadNodeTokenKey,
-  submitContractTransaction,
 } from '../../src/cli/index.ts';
 import { decodeContractBody } from '../../src/contracts/index.ts';
-import { generateEd25519KeyPair, loadEd25519KeyFile } from '../../src/keys/index.ts';
+import { generateEd25519KeyPair } from '../../src/keys/index.ts';
 import { parseBundle, trustGenesis, verifyBundle } from '../../src/verify/index.ts';
-import { TestNetwork } from '../net/harness.ts';
+import type { TestNetwork } from '../net/harness.ts';
+import { startNetworkWithStaff } from './network-with-staff.ts';
 
 const loinc = 'http://loinc.org';
 const snomed = 'http://snomed.info/sct';
@@ -150,29 +150,7 @@ async function bundleOf(recordId: string, version: number) {
 }
 
 before(async () => {
-  network = await TestNetwork.create({ validators: 4, loadSigners: 0, logLevel: 'warn' });
-  await network.startValidators();
-  const nodeKey = await loadEd25519KeyFile(network.nodes[custodian]!.keyFile);
-  // Node-key transactions before any FHIR traffic (they share the node key's nonces).
-  await submitContractTransaction({
-    url: network.url(custodian),
-    chainId: network.chainId,
-    keyPair: nodeKey,
-    kind: 'identity.register-practitioner',
-    body: {
-      practitionerId: 'dr-tess',
-      publicKey: generateEd25519KeyPair().publicKey,
-      roles: ['physician'],
-      active: true,
-    },
-  });
-  await submitContractTransaction({
-    url: network.url(custodian),
-    chainId: network.chainId,
-    keyPair: nodeKey,
-    kind: 'identity.enrol-patient',
-    body: { patientId: fromHex(patientId), publicKey: patientKey.publicKey },
-  });
+  network = await startNetworkWithStaff({ custodian, practitionerId: 'dr-tess', patientKey });
 });
 
 after(async () => {

@@ -11,15 +11,11 @@ import { after, before, test } from 'node:test';
 import type { Bundle, Observation } from '@medplum/fhirtypes';
 import Database from 'better-sqlite3';
 
-import { fromHex, toHex } from '../../src/base/index.ts';
-import {
-  type DemoUser,
-  fhirRequest,
-  issueDemoToken,
-  submitContractTransaction,
-} from '../../src/cli/index.ts';
-import { generateEd25519KeyPair, loadEd25519KeyFile } from '../../src/keys/index.ts';
-import { TestNetwork, sleep } from '../net/harness.ts';
+import { toHex } from '../../src/base/index.ts';
+import { type DemoUser, fhirRequest, issueDemoToken } from '../../src/cli/index.ts';
+import { generateEd25519KeyPair } from '../../src/keys/index.ts';
+import { type TestNetwork, sleep } from '../net/harness.ts';
+import { startNetworkWithStaff } from './network-with-staff.ts';
 
 const custodian = 0;
 const others = [1, 2, 3];
@@ -83,28 +79,7 @@ function vaultVersions(recordId: string): number[] {
 }
 
 before(async () => {
-  network = await TestNetwork.create({ validators: 4, loadSigners: 0, logLevel: 'warn' });
-  await network.startValidators();
-  const nodeKey = await loadEd25519KeyFile(network.nodes[custodian]!.keyFile);
-  await submitContractTransaction({
-    url: network.url(custodian),
-    chainId: network.chainId,
-    keyPair: nodeKey,
-    kind: 'identity.register-practitioner',
-    body: {
-      practitionerId: 'dr-una',
-      publicKey: generateEd25519KeyPair().publicKey,
-      roles: ['physician'],
-      active: true,
-    },
-  });
-  await submitContractTransaction({
-    url: network.url(custodian),
-    chainId: network.chainId,
-    keyPair: nodeKey,
-    kind: 'identity.enrol-patient',
-    body: { patientId: fromHex(patientId), publicKey: patientKey.publicKey },
-  });
+  network = await startNetworkWithStaff({ custodian, practitionerId: 'dr-una', patientKey });
 });
 
 after(async () => {
