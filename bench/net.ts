@@ -14,6 +14,14 @@ import { nodeProcessEnvironment } from '../src/cli/index.ts';
 import { AnchorLoad, TestNetwork, quantile, sleep } from '../test/net/harness.ts';
 
 /**
+ * Accepted and uncommitted transactions per client of the closed loop: 16 × 250 = 4,000 in all,
+ * about 1.7 s of commits at the rate it reaches, so the nodes never wait for work. The earlier
+ * 1,000 per client (16,000 in all) only lengthened the queue: 2,079 tx/s at p50 3.4 s and p95
+ * 9.8 s against 2,374 tx/s at p50 1.3 s and p95 1.8 s with 250, same tree, back to back
+ * (decision 0043). `BENCH_NET_CLOSED_OUTSTANDING` sets it.
+ */
+const closedLoopOutstanding = Number(process.env.BENCH_NET_CLOSED_OUTSTANDING ?? 250);
+/**
  * Load levels: concurrent clients (each its own signer) sending batches of signed anchors
  * (`POST /chain/transactions/batch`); a paced level sends a fixed total rate, a closed-loop
  * level as fast as commits allow (at most `outstanding` accepted and uncommitted per client).
@@ -21,7 +29,13 @@ import { AnchorLoad, TestNetwork, quantile, sleep } from '../test/net/harness.ts
 const loadLevels = [
   { name: 'paced 1,250 tx/s', clients: 8, batchSize: 25, outstanding: 1_000, rate: 1_250 },
   { name: 'paced 2,500 tx/s', clients: 8, batchSize: 50, outstanding: 1_000, rate: 2_500 },
-  { name: 'closed loop', clients: 16, batchSize: 100, outstanding: 1_000, rate: null },
+  {
+    name: 'closed loop',
+    clients: 16,
+    batchSize: 100,
+    outstanding: closedLoopOutstanding,
+    rate: null,
+  },
 ] as const;
 /** Seconds of load before measuring, and seconds measured, per level. */
 const warmupSeconds = Number(process.env.BENCH_NET_WARMUP_S ?? 5);
