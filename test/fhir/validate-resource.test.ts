@@ -317,3 +317,31 @@ test('a typical instance of every supported type is valid; each with one bad cod
     assert.notDeepEqual(validateResource(broken), [], `${type}.${field}`);
   }
 });
+
+test('a parsed valid resource is frozen and not validated twice; anything else is still validated', () => {
+  const parsed = parseResourceJson(JSON.stringify(observation), { type: 'Observation' });
+  assert.ok(Object.isFrozen(parsed));
+  assert.ok(Object.isFrozen((parsed as { code: { coding: object[] } }).code.coding[0]));
+  assert.throws(() => {
+    (parsed as { status: string }).status = 'finalised';
+  }, TypeError);
+  // The same object passes at once, as itself, under its own type…
+  assert.equal(assertValidResource(parsed, { type: 'Observation' }), parsed);
+  assert.equal(assertValidResource(parsed), parsed);
+  // …but not under another type.
+  assert.throws(
+    () => assertValidResource(parsed, { type: 'Patient' }),
+    (error: unknown) =>
+      error instanceof FhirError && /expected resourceType Patient/.test(error.message),
+  );
+  // A copy, even of a valid parsed resource, is validated again: its bad twin is refused.
+  const copy = { ...parsed, status: 'finalised' };
+  assert.throws(
+    () => assertValidResource(copy, { type: 'Observation' }),
+    (error: unknown) => error instanceof FhirError && error.code === 'value',
+  );
+  // An object never parsed here is validated, and not frozen by it.
+  const literal = { ...observation };
+  assert.equal(assertValidResource(literal, { type: 'Observation' }), literal);
+  assert.ok(!Object.isFrozen(literal));
+});
