@@ -8,18 +8,26 @@
  *   FHIR R4 `collection` Bundle (accounting-of-disclosures.ts).
  * - `audit check`: the same verification and check of an exported file, offline.
  * - `audit break-glass`: `GET /fhir/$break-glass-review` as a report.
+ * - `audit security-log`: a stopped node's security audit log (decision 0059) checked against
+ *   the heads its organisation anchored on chain, proven from the genesis file (decision 0063).
  *
  * Exit codes: 0 done (and verified); 1 a verification or the one-to-one check failed, named;
  * 2 nothing could be checked: a bad argument, an unreachable node, or a refusal (401, 403).
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import type { AuditEvent, Bundle } from '@medplum/fhirtypes';
 import { type Command, CommanderError } from 'commander';
 
+import { toHex } from '../base/index.ts';
 import { jsonBoundsProblem } from '../fhir/index.ts';
+import {
+  StoreError,
+  type SecurityAuditLogReader,
+  openSecurityAuditLogReader,
+} from '../store/index.ts';
 import {
   type TrustedGenesis,
   VerifyError,
@@ -48,6 +56,8 @@ import {
   parseTimeArgument,
   readAccountingBundle,
 } from './accounting-of-disclosures.ts';
+import { proveSecurityLogHeads, securityLogCheckLines } from './security-log-check.ts';
+import { recordsFiles } from './start-records.ts';
 
 /** Where a run's lines go: `out` the result (stdout), `err` the failure (stderr). */
 export interface AuditOutput {
@@ -546,6 +556,112 @@ export async function runBreakGlassReport(options: {
   }
 }
 
+/** Options of `medledger audit security-log`, as given (checked by `runSecurityLogCheck`). */
+export interface SecurityLogCheckOptions {
+  /** The node's data folder (its `security-audit.sqlite` is checked) … */
+  readonly data?: string;
+  /** … or the log file itself (a copy, say). Exactly one of the two. */
+  readonly log?: string;
+  readonly org?: string;
+  readonly node?: string;
+  readonly genesis?: string;
+  readonly json: boolean;
+  readonly output: AuditOutput;
+}
+
+/** `medledger audit security-log`; returns the exit code. */
+export async function runSecurityLogCheck(options: SecurityLogCheckOptions): Promise<number> {
+  let reader: SecurityAuditLogReader | null = null;
+  try {
+    if ((options.data === undefined) === (options.log === undefined)) {
+      throw badArgument(
+        `expected exactly one of --data <node data folder> and --log <security-audit.sqlite>, found ${options.data === undefined ? 'neither' : 'both'}`,
+      );
+    }
+    const file = options.log ?? join(options.data!, recordsFiles.securityLog);
+    const orgId = required(
+      '--org',
+      options.org,
+      'pass the organisation whose node kept the log, e.g. --org node-0',
+    );
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(orgId)) {
+      throw badArgument(
+        `--org: expected an organisation id, found ${JSON.stringify(orgId.slice(0, 64))}`,
+      );
+    }
+    const node = nodeOrigin(options.node);
+    const genesis = loadGenesis(options.genesis);
+    try {
+      reader = openSecurityAuditLogReader({ file });
+    } catch (error) {
+      if (!(error instanceof StoreError)) throw error;
+      throw badArgument(
+        error.code === 'locked'
+          ? `${options.log === undefined ? '--data' : '--log'} ${file}: a running node holds the log; stop the node first (or check a copy of the file)`
+          : `${options.log === undefined ? '--data' : '--log'} ${error.message}`,
+      );
+    }
+    const bounds = reader.bounds();
+    const proven = await proveSecurityLogHeads({
+      getJson: async (path, what) =>
+        parseJson(await getText({ url: `${node}${path}`, what }), what),
+      genesis,
+      orgId,
+      bounds,
+    });
+    const check = reader.verifyAgainstAnchors(
+      proven.heads.map((head) => ({ logSize: head.logSize, headHash: head.headHash })),
+    );
+    if (!check.ok) {
+      const problems = [
+        check.problem,
+        ...(check.anchoredHash === null
+          ? []
+          : [`row ${check.sequence} anchored on chain: ${check.anchoredHash}`]),
+        ...(check.anchoredHash === null
+          ? []
+          : [`row ${check.sequence} in the log:       ${check.logHash ?? '(missing)'}`]),
+      ];
+      if (options.json) {
+        options.output.out(JSON.stringify({ file, orgId, height: proven.height, ...check }));
+      }
+      throw new AuditError(AuditErrorCode.notVerified, `${file}: ${check.problem}`, problems);
+    }
+    if (options.json) {
+      options.output.out(
+        JSON.stringify({
+          ok: true,
+          file,
+          orgId,
+          height: proven.height,
+          rows: check.rows,
+          firstRetainedRow: bounds.anchorSequence + 1,
+          headSequence: check.headSequence,
+          checkedAgainst:
+            check.checkedAgainst === null
+              ? null
+              : {
+                  logSize: check.checkedAgainst.logSize,
+                  headHash: toHex(check.checkedAgainst.headHash),
+                },
+          anchoredHeadsChecked: check.anchoredHeadsChecked,
+          unanchoredRows: check.unanchoredRows,
+        }),
+      );
+    } else {
+      for (const line of securityLogCheckLines({ file, orgId, bounds, proven, check })) {
+        options.output.out(line);
+      }
+    }
+    return 0;
+  } catch (error) {
+    if (!(error instanceof AuditError)) throw error;
+    return reportFailure('security-log', error, options.output);
+  } finally {
+    reader?.close();
+  }
+}
+
 /** Commander's own usage errors (unknown option, missing value) are bad arguments: exit 2. */
 function usageErrorsExitTwo(error: CommanderError): never {
   if (error.exitCode !== 0 && error.code !== 'commander.version') {
@@ -566,12 +682,12 @@ const consoleOutput: AuditOutput = {
 
 type NodeOptions = { node?: string; token?: string };
 
-/** Registers `medledger audit export | check | break-glass`. */
+/** Registers `medledger audit export | check | break-glass | security-log`. */
 export function registerAuditCommand(program: Command): void {
   const audit = program
     .command('audit')
     .description(
-      "accounting of disclosures (a FHIR Bundle of a patient's AuditEvents with the proof that it is complete) and the break-glass review report",
+      "accounting of disclosures (a FHIR Bundle of a patient's AuditEvents with the proof that it is complete), the break-glass review report, and a node's security log checked against its heads on chain",
     )
     .exitOverride(usageErrorsExitTwo);
   audit
@@ -630,5 +746,23 @@ export function registerAuditCommand(program: Command): void {
         output: consoleOutput,
       });
       exitWith(code, 'audit break-glass');
+    });
+  audit
+    .command('security-log')
+    .description(
+      "check a stopped node's security audit log (refusals before authorisation, decision 0059) against the heads its organisation anchored on chain, proven from the genesis file; exit 1 naming the row and both hashes if they disagree, 2 for bad arguments or an unreachable node",
+    )
+    .option('--data <dir>', "the node's data folder (its security-audit.sqlite)")
+    .option('--log <file>', 'the security log file itself, instead of --data')
+    .option('--org <orgId>', 'the organisation whose node kept the log')
+    .option(
+      '--node <url>',
+      'any node of the network to read the anchored heads from, http://host:port',
+    )
+    .option('--genesis <file>', "the network's genesis file")
+    .option('--json', 'one JSON object instead of lines', false)
+    .action(async (options: Record<string, string | undefined> & { json: boolean }) => {
+      const code = await runSecurityLogCheck({ ...options, output: consoleOutput });
+      exitWith(code, 'audit security-log');
     });
 }

@@ -25,7 +25,12 @@ import { securityAuditMetrics } from './security-audit-metrics.ts';
 import type { Ed25519KeyPair } from '../crypto/index.ts';
 import { KeyFileError, KeyFileErrorCode } from '../keys/index.ts';
 import type { RunningNode } from '../node/index.ts';
-import { RecordsService, securityAuditLimits } from '../records/index.ts';
+import {
+  RecordsService,
+  SecurityLogAnchorer,
+  recordsLimits,
+  securityAuditLimits,
+} from '../records/index.ts';
 import { openSecurityAuditLog } from '../store/index.ts';
 import {
   type RecordVault,
@@ -37,6 +42,29 @@ import {
 
 /** How long stopping waits for queued audit events to commit. */
 const recordsCloseFlushMs = 3_000;
+
+/**
+ * The environment variable that sets how often the node anchors its security log's head on
+ * chain, in ms (decision 0063; tests use a short interval). Unset:
+ * `recordsLimits.securityLogAnchorIntervalMs`.
+ */
+export const securityLogAnchorIntervalVariable = 'MEDLEDGER_SECURITY_LOG_ANCHOR_INTERVAL_MS';
+
+/** The anchoring interval from the environment's value, or the default; a bad value is refused. */
+export function securityLogAnchorIntervalMsOf(value: string | undefined): number {
+  if (value === undefined || value === '') return recordsLimits.securityLogAnchorIntervalMs;
+  const ms = /^[0-9]{1,9}$/.test(value) ? Number(value) : Number.NaN;
+  if (
+    !(ms >= recordsLimits.securityLogAnchorIntervalMsMin) ||
+    ms > recordsLimits.securityLogAnchorIntervalMsMax
+  ) {
+    throw new MedLedgerError(
+      'invalid-config',
+      `${securityLogAnchorIntervalVariable}: expected a whole number of ms from ${recordsLimits.securityLogAnchorIntervalMsMin} to ${recordsLimits.securityLogAnchorIntervalMsMax}, found ${JSON.stringify(value.slice(0, 32))}`,
+    );
+  }
+  return ms;
+}
 
 /** Files of the records service in a node's data folder. */
 export const recordsFiles = {
@@ -89,8 +117,13 @@ export async function startRecords(options: {
   /** The node's HTTP base URL as clients reach it, e.g. `http://127.0.0.1:8080`. */
   baseUrl: string;
   logger: Logger;
+  /** How often the security log's head is anchored (default: from the environment, or 60 s). */
+  securityLogAnchorIntervalMs?: number;
 }): Promise<RecordsWiring> {
   const { node, dataDir, baseUrl, logger } = options;
+  const anchorIntervalMs =
+    options.securityLogAnchorIntervalMs ??
+    securityLogAnchorIntervalMsOf(process.env[securityLogAnchorIntervalVariable]);
   const orgId = organisationOfNode(node);
   if (orgId === null) {
     throw new MedLedgerError(
@@ -125,6 +158,16 @@ export async function startRecords(options: {
     tokenUrl: `${baseUrl}/auth/token`,
     securityLog,
   });
+  // The security log's head goes on chain periodically (decision 0063), from this process's own
+  // node key like the service's anchors and audit batches.
+  const anchorer = new SecurityLogAnchorer({
+    node,
+    orgId,
+    log: securityLog,
+    intervalMs: anchorIntervalMs,
+    logger,
+  });
+  anchorer.start();
   return {
     orgId,
     service,
@@ -185,6 +228,8 @@ export async function startRecords(options: {
           'stopping with audit events not committed: no quorum to commit them',
         );
       }
+      // The summaries flushed above are rows too: the last head goes on chain if it can.
+      await anchorer.stop({ finalAnchorWaitMs: recordsLimits.securityLogAnchorShutdownWaitMs });
       await vault.close();
       securityLog.close();
     },

@@ -41,6 +41,11 @@ export const ContractErrorCode = {
   wrongBlock: 'wrong-block',
   /** A query argument out of range. */
   invalidQuery: 'invalid-query',
+  /**
+   * A security log head whose size is not above the organisation's last anchored one (a replay
+   * or a rewind of the log; decision 0063).
+   */
+  logSizeNotIncreasing: 'log-size-not-increasing',
 } as const;
 
 export type ContractErrorCode = (typeof ContractErrorCode)[keyof typeof ContractErrorCode];

@@ -21,6 +21,7 @@ import {
 } from '../merkle/index.ts';
 import type { ContractAction } from './action.ts';
 import { anchorRecord, anchorRecordBatch, eraseRecord } from './anchor-record.ts';
+import { anchorSecurityLogHead } from './anchor-security-log-head.ts';
 import { applyDueChanges } from './apply-changes.ts';
 import { BlockState, type ContractEvent, type TxEnvironment, TxScope } from './block-state.ts';
 import { addDelegate, enrolPatient, removeDelegate, rotatePatientKey } from './enrol-patient.ts';
@@ -55,6 +56,7 @@ export const contractActions: ReadonlyMap<string, ContractAction<unknown>> = new
       recordAccess,
       openBreakGlass,
       closeReview,
+      anchorSecurityLogHead,
     ] as unknown as ReadonlyArray<ContractAction<unknown>>
   ).map((action) => [action.kind, action]),
 );

@@ -81,6 +81,9 @@ export {
   listAuditEvents,
   readBreakGlass,
   listUnreviewedBreakGlass,
+  readSecurityLogHead,
+  readSecurityLogAnchor,
+  listSecurityLogHeads,
 } from './queries.ts';
 export {
   type Provision,
@@ -135,10 +138,13 @@ export {
   type EnrolPatientBody,
   type RotatePatientKeyBody,
   type DelegateBody,
+  type SecurityLogHead,
+  type SecurityLogHeadBody,
   type ValidatorChangeHeights,
   RecordVersionSchema,
   ConsentRecordSchema,
   AuditEventRecordSchema,
   CounterSchema,
   ValidatorChangeHeightsSchema,
+  SecurityLogHeadSchema,
 } from './schemas.ts';

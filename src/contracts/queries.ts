@@ -40,6 +40,8 @@ import {
   type RecordVersion,
   RecordVersionSchema,
   RosterSchema,
+  type SecurityLogHead,
+  SecurityLogHeadSchema,
   type TxResult,
   TxResultsSchema,
   ValidatorChangeHeightsSchema,
@@ -261,6 +263,66 @@ export function listUnreviewedBreakGlass(
       pointer.breakGlassId,
     );
     if (record !== null && record.review === null) out.push(record);
+  }
+  return out;
+}
+
+/**
+ * The newest anchored head of `orgId`'s security audit log (`access.security-log-head`, decision
+ * 0063), or null when the organisation never anchored one.
+ */
+export function readSecurityLogHead(state: State, orgId: string): SecurityLogHead | null {
+  return readValue(
+    readerOf(state),
+    SecurityLogHeadSchema,
+    StateNamespace.securityLogHead,
+    textPart(orgId),
+  );
+}
+
+/** The head `orgId` anchored at exactly `logSize` rows, or null if it anchored none at that size. */
+export function readSecurityLogAnchor(
+  state: State,
+  orgId: string,
+  logSize: number,
+): SecurityLogHead | null {
+  if (!Number.isSafeInteger(logSize) || logSize < 1) {
+    throw new ContractError(
+      'invalid-query',
+      `logSize: expected a whole number from 1, found ${logSize}`,
+    );
+  }
+  return readValue(
+    readerOf(state),
+    SecurityLogHeadSchema,
+    StateNamespace.securityLogAnchor,
+    textPart(orgId),
+    u64Part(logSize),
+  );
+}
+
+/**
+ * `orgId`'s anchored security log heads, newest first, at most `limit`: from the latest (or from
+ * the one at `fromLogSize`, when given) back along each head's `previousLogSize`.
+ */
+export function listSecurityLogHeads(
+  state: State,
+  options: { orgId: string; fromLogSize?: number; limit?: number },
+): SecurityLogHead[] {
+  const limit = options.limit ?? 100;
+  checkLimit(limit);
+  const reader = readerOf(state);
+  let head =
+    options.fromLogSize === undefined
+      ? readSecurityLogHead(reader, options.orgId)
+      : readSecurityLogAnchor(reader, options.orgId, options.fromLogSize);
+  const out: SecurityLogHead[] = [];
+  while (head !== null && out.length < limit) {
+    out.push(head);
+    head =
+      head.previousLogSize === 0
+        ? null
+        : readSecurityLogAnchor(reader, options.orgId, head.previousLogSize);
   }
   return out;
 }

@@ -542,3 +542,29 @@ export const CloseReviewBodySchema = struct({
   noteCode: nullable(code()),
 });
 export type CloseReviewBody = Infer<typeof CloseReviewBodySchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Security log heads (decision 0063)
+
+/**
+ * The body of `access.security-log-head`: the signing node's organisation's security audit log
+ * (decision 0059) holds `logSize` rows since its creation (the sequence of its newest row), and
+ * that row's chain hash is `headHash`. Sizes and hashes only: the log names no patient.
+ */
+export const SecurityLogHeadBodySchema = struct({ logSize: uint({ min: 1 }), headHash: hash() });
+export type SecurityLogHeadBody = Infer<typeof SecurityLogHeadBodySchema>;
+
+/**
+ * An anchored head of an organisation's security log, as stored both per (org, size) and as the
+ * org's latest: `previousLogSize` is the size anchored before it (0 for the first), so the heads
+ * form a list from the latest back.
+ */
+export const SecurityLogHeadSchema = struct({
+  orgId: identifier(),
+  logSize: uint({ min: 1 }),
+  headHash: hash(),
+  previousLogSize: uint(),
+  anchoredHeight: height(),
+  anchoredTime: timeMs(),
+});
+export type SecurityLogHead = Infer<typeof SecurityLogHeadSchema>;

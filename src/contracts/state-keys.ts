@@ -61,6 +61,10 @@ export const StateNamespace = {
   breakGlassQueue: 'access.break-glass-queue',
   /** (u64 sequence) → `BreakGlassPointer`: break-glass uses in order. */
   breakGlassBySequence: 'access.break-glass-seq',
+  /** (org id) → `SecurityLogHead`: the newest anchored head of the org's security log (0063). */
+  securityLogHead: 'access.security-log-head',
+  /** (org id, u64 log size) → `SecurityLogHead`: every anchored head, never rewritten. */
+  securityLogAnchor: 'access.security-log-anchor',
 } as const;
 
 export type StateNamespace = (typeof StateNamespace)[keyof typeof StateNamespace];

@@ -20,6 +20,7 @@ import type {
   RegisterPractitionerBody,
   RevokeConsentBody,
   RotatePatientKeyBody,
+  SecurityLogHeadBody,
   VoteBody,
 } from './schemas.ts';
 
@@ -55,6 +56,7 @@ export interface ContractBodies {
   'access.record': RecordAccessBody;
   'access.break-glass': OpenBreakGlassBody;
   'access.close-review': CloseReviewBody;
+  'access.security-log-head': SecurityLogHeadBody;
 }
 
 export type ContractKind = keyof ContractBodies;

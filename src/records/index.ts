@@ -26,6 +26,12 @@ export {
   type SecurityRefusal,
 } from './security-audit.ts';
 export {
+  SecurityLogAnchorer,
+  type SecurityLogAnchorCounts,
+  type SecurityLogAnchorOutcome,
+  type SecurityLogHeadSource,
+} from './security-log-anchorer.ts';
+export {
   ShareRequestSchema,
   ShareResponseSchema,
   type ShareRequest,

@@ -46,6 +46,21 @@ export const recordsLimits = {
   remoteSearchCandidatesMax: 200,
   /** Share requests one search has in flight at most (a custodian serves 8 per peer at once). */
   remoteSearchFetchesInFlightMax: 4,
+  /**
+   * How often the node anchors its security log's head on chain when the log grew since
+   * (`access.security-log-head`, decision 0063): rows newer than the last anchor are covered by
+   * the log's own hash chain only, so this is how long a rewrite by whoever holds the disk can go
+   * unseen. One small transaction a minute at most per node. `medledger node start` takes another
+   * value from `MEDLEDGER_SECURITY_LOG_ANCHOR_INTERVAL_MS` (tests), within the two bounds below.
+   */
+  securityLogAnchorIntervalMs: 60_000,
+  securityLogAnchorIntervalMsMin: 100,
+  securityLogAnchorIntervalMsMax: 24 * 60 * 60 * 1000,
+  /**
+   * How long a clean shutdown waits for the last head to commit (only when the log grew since the
+   * last anchor; the network may be stopping too, so it may not commit).
+   */
+  securityLogAnchorShutdownWaitMs: 2_000,
 } as const;
 
 /** The purpose of use assumed when a token names none (v3-ActReason: treatment). */

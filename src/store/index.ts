@@ -23,6 +23,11 @@ export type {
 } from './audit-store.ts';
 export { StoreAuditTable, auditChainStore } from './audit-store.ts';
 export {
+  type AnchoredSecurityLogHead,
+  type SecurityAuditAnchorCheck,
+  type SecurityAuditLogBounds,
+  type SecurityAuditLogReader,
+  openSecurityAuditLogReader,
   type SecurityAuditCheck,
   type SecurityAuditEntry,
   type SecurityAuditFilter,

@@ -11,11 +11,16 @@
  *
  * Rows are opaque here (the body is the caller's JSON text); the records service shapes them as
  * FHIR AuditEvents. Limits, honestly: whoever can write the file can also recompute every hash,
- * so the chain detects accidental and naive changes, not a complete rewrite (decision 0059).
+ * so the chain alone detects accidental and naive changes, not a complete rewrite (decision 0059).
+ * The node therefore anchors the head (newest sequence and hash) on chain periodically, and
+ * `verifyAgainstAnchors` checks the log against those anchored heads (decision 0063): a rewrite
+ * of any row an anchored head covers, a cut, or a log replaced whole then shows.
  */
 import { chmodSync, closeSync, openSync, statSync } from 'node:fs';
 
-import { concatBytes, equalBytes, toHex, utf8 } from '../base/index.ts';
+import BetterSqlite3 from 'better-sqlite3';
+
+import { concatBytes, equalBytes, shortHex, toHex, utf8 } from '../base/index.ts';
 import { sha256 } from '../crypto/index.ts';
 import { StoreError, StoreErrorCode } from './errors.ts';
 import { type Database, bytesOf, integerOf, openDatabase, storeErrorOf } from './sqlite.ts';
@@ -95,6 +100,54 @@ export type SecurityAuditCheck =
   | { readonly ok: true; readonly rows: number; readonly headSequence: number }
   | { readonly ok: false; readonly sequence: number; readonly problem: string };
 
+/**
+ * A head of the log as anchored on chain (contracts' `SecurityLogHead`, decision 0063): the log
+ * held `logSize` rows since its creation, and row `logSize` had chain hash `headHash`.
+ */
+export interface AnchoredSecurityLogHead {
+  readonly logSize: number;
+  readonly headHash: Uint8Array;
+}
+
+/** Where the log stands: its newest row and the rotation anchor its retained rows start from. */
+export interface SecurityAuditLogBounds {
+  /** The newest row's sequence (0 when none was ever appended) and its chain hash. */
+  readonly headSequence: number;
+  readonly headHash: Uint8Array;
+  /** The last row removed by rotation (0 when none was): rows from `anchorSequence + 1` remain. */
+  readonly anchorSequence: number;
+  readonly anchorHash: Uint8Array;
+}
+
+/**
+ * The result of `verifyAgainstAnchors`: the log's own chain holds and agrees with every anchored
+ * head it still retains; or the first row where it does not, with both hashes when a hash
+ * disagrees (hex, in full: the chain's and the log's).
+ */
+export type SecurityAuditAnchorCheck =
+  | {
+      readonly ok: true;
+      readonly rows: number;
+      readonly headSequence: number;
+      /** The newest anchored head whose row the log still retains (null: none is retained). */
+      readonly checkedAgainst: AnchoredSecurityLogHead | null;
+      /** How many anchored heads were compared with a retained row. */
+      readonly anchoredHeadsChecked: number;
+      /** Rows after `checkedAgainst` (all retained rows when it is null): not yet anchored. */
+      readonly unanchoredRows: number;
+      /** The newest anchored head of all, retained or rotated out (null: none anchored). */
+      readonly newestAnchored: AnchoredSecurityLogHead | null;
+    }
+  | {
+      readonly ok: false;
+      readonly sequence: number;
+      readonly problem: string;
+      /** The hash the chain anchored for `sequence`, when an anchored head disagrees. */
+      readonly anchoredHash: string | null;
+      /** The hash the log holds for `sequence` (null when the row is not there). */
+      readonly logHash: string | null;
+    };
+
 /** The open log. */
 export interface SqliteSecurityAuditLog {
   /** Appends one row (removing the oldest first when full); returns its sequence. */
@@ -107,7 +160,22 @@ export interface SqliteSecurityAuditLog {
   }): SecurityAuditPage;
   /** Re-checks every row's hash and the chain from the anchor to the head. */
   verify(): SecurityAuditCheck;
+  /**
+   * `verify()`, then compares the log with heads anchored on chain (decision 0063): none may be
+   * beyond the log's head, and each whose row is retained must have that row's hash.
+   */
+  verifyAgainstAnchors(anchored: readonly AnchoredSecurityLogHead[]): SecurityAuditAnchorCheck;
+  /** The newest row's sequence and chain hash: what the node anchors on chain. */
+  head(): { readonly sequence: number; readonly hash: Uint8Array };
   stats(): SecurityAuditLogStats;
+  close(): void;
+}
+
+/** A log opened read-only (`openSecurityAuditLogReader`): an auditor's view of a stopped node's. */
+export interface SecurityAuditLogReader {
+  bounds(): SecurityAuditLogBounds;
+  verify(): SecurityAuditCheck;
+  verifyAgainstAnchors(anchored: readonly AnchoredSecurityLogHead[]): SecurityAuditAnchorCheck;
   close(): void;
 }
 
@@ -427,56 +495,254 @@ export function openSecurityAuditLog(options: {
 
     verify() {
       assertOpen();
-      let expectedSequence = metaInteger('anchor_sequence') + 1;
-      let previous = metaBytes('anchor_hash');
-      let seen = 0;
-      const all = db.prepare(
-        'SELECT sequence, time, type, subtype, outcome, body, prev_hash, hash FROM security_audit_events ORDER BY sequence',
-      );
-      for (const raw of all.iterate() as Iterable<Record<string, unknown>>) {
-        const row = rowOf(raw);
-        if (row.sequence !== expectedSequence) {
-          return {
-            ok: false,
-            sequence: expectedSequence,
-            problem: `row ${expectedSequence} is missing: expected sequence ${expectedSequence}, found ${row.sequence} (a row was deleted)`,
-          };
-        }
-        const prevHash = bytesOf(raw['prev_hash'], 'security_audit_events.prev_hash');
-        if (!equalBytes(prevHash, previous)) {
-          return {
-            ok: false,
-            sequence: row.sequence,
-            problem: `row ${row.sequence}: expected previous hash ${toHex(previous).slice(0, 16)}…, found ${toHex(prevHash).slice(0, 16)}… (the chain was cut before it)`,
-          };
-        }
-        const hash = securityAuditRowHash(previous, row);
-        if (!equalBytes(hash, row.hash)) {
-          return {
-            ok: false,
-            sequence: row.sequence,
-            problem: `row ${row.sequence}: expected hash ${toHex(hash).slice(0, 16)}… of its columns, found ${toHex(row.hash).slice(0, 16)}… (the row was edited)`,
-          };
-        }
-        previous = row.hash;
-        expectedSequence += 1;
-        seen += 1;
+      try {
+        return verifyChain(db);
+      } catch (error) {
+        throw storeErrorOf(error, file, 'verifying the security audit log');
       }
-      const head = metaInteger('head_sequence');
-      if (expectedSequence - 1 !== head || !equalBytes(previous, metaBytes('head_hash'))) {
-        return {
-          ok: false,
-          sequence: expectedSequence,
-          problem: `expected the newest row to be ${head}, found ${expectedSequence - 1} (rows at the end were deleted)`,
-        };
+    },
+
+    verifyAgainstAnchors(anchored) {
+      assertOpen();
+      try {
+        return checkAgainstAnchors(db, anchored);
+      } catch (error) {
+        throw storeErrorOf(error, file, 'verifying the security audit log');
       }
-      return { ok: true, rows: seen, headSequence: head };
+    },
+
+    head() {
+      return { sequence: headSequence, hash: headHash };
     },
 
     stats() {
       return { rows, rotatedRows, headSequence };
     },
 
+    close() {
+      if (closed) return;
+      closed = true;
+      db.close();
+    },
+  };
+}
+
+/** Reads the meta rows that place the chain: the newest row and the rotation anchor. */
+function boundsOf(db: Database): SecurityAuditLogBounds {
+  const get = db.prepare<[string], { value: unknown }>(
+    'SELECT value FROM security_audit_meta WHERE name = ?',
+  );
+  const integer = (name: string) => integerOf(get.get(name)?.value, `security_audit_meta.${name}`);
+  const bytes = (name: string) => bytesOf(get.get(name)?.value, `security_audit_meta.${name}`);
+  return {
+    headSequence: integer('head_sequence'),
+    headHash: bytes('head_hash'),
+    anchorSequence: integer('anchor_sequence'),
+    anchorHash: bytes('anchor_hash'),
+  };
+}
+
+/** Re-checks every row's hash and the chain from the rotation anchor to the head (`verify()`). */
+function verifyChain(db: Database): SecurityAuditCheck {
+  const bounds = boundsOf(db);
+  let expectedSequence = bounds.anchorSequence + 1;
+  let previous = bounds.anchorHash;
+  let seen = 0;
+  const all = db.prepare(
+    'SELECT sequence, time, type, subtype, outcome, body, prev_hash, hash FROM security_audit_events ORDER BY sequence',
+  );
+  for (const raw of all.iterate() as Iterable<Record<string, unknown>>) {
+    const row = rowOf(raw);
+    if (row.sequence !== expectedSequence) {
+      return {
+        ok: false,
+        sequence: expectedSequence,
+        problem: `row ${expectedSequence} is missing: expected sequence ${expectedSequence}, found ${row.sequence} (a row was deleted)`,
+      };
+    }
+    const prevHash = bytesOf(raw['prev_hash'], 'security_audit_events.prev_hash');
+    if (!equalBytes(prevHash, previous)) {
+      return {
+        ok: false,
+        sequence: row.sequence,
+        problem: `row ${row.sequence}: expected previous hash ${toHex(previous).slice(0, 16)}…, found ${toHex(prevHash).slice(0, 16)}… (the chain was cut before it)`,
+      };
+    }
+    const hash = securityAuditRowHash(previous, row);
+    if (!equalBytes(hash, row.hash)) {
+      return {
+        ok: false,
+        sequence: row.sequence,
+        problem: `row ${row.sequence}: expected hash ${toHex(hash).slice(0, 16)}… of its columns, found ${toHex(row.hash).slice(0, 16)}… (the row was edited)`,
+      };
+    }
+    previous = row.hash;
+    expectedSequence += 1;
+    seen += 1;
+  }
+  const head = bounds.headSequence;
+  if (expectedSequence - 1 !== head || !equalBytes(previous, bounds.headHash)) {
+    return {
+      ok: false,
+      sequence: expectedSequence,
+      problem: `expected the newest row to be ${head}, found ${expectedSequence - 1} (rows at the end were deleted)`,
+    };
+  }
+  return { ok: true, rows: seen, headSequence: head };
+}
+
+/**
+ * The log against heads anchored on chain (decision 0063). First the log's own chain
+ * (`verifyChain`): an edit that did not recompute the hashes shows there. Then the anchored heads:
+ * none may be beyond the log's head (rows anchored once are gone: cut off the end, or the log was
+ * replaced), and every head whose row is retained (or is the rotation anchor) must carry that
+ * row's hash, so a rewrite that recomputed every hash shows at the oldest anchored head it
+ * covers. Rows after the newest retained anchored head are not yet anchored: only their own
+ * chain vouches for them.
+ */
+function checkAgainstAnchors(
+  db: Database,
+  anchored: readonly AnchoredSecurityLogHead[],
+): SecurityAuditAnchorCheck {
+  for (const [index, head] of anchored.entries()) {
+    if (!Number.isSafeInteger(head.logSize) || head.logSize < 1) {
+      throw new StoreError(
+        StoreErrorCode.invalidArgument,
+        `anchored[${index}].logSize: expected a whole number from 1, found ${head.logSize}`,
+      );
+    }
+    if (head.headHash.length !== genesisHash.length) {
+      throw new StoreError(
+        StoreErrorCode.invalidArgument,
+        `anchored[${index}].headHash: expected ${genesisHash.length} bytes, found ${head.headHash.length}`,
+      );
+    }
+  }
+  const chain = verifyChain(db);
+  if (!chain.ok) return { ...chain, anchoredHash: null, logHash: null };
+  const bounds = boundsOf(db);
+  const ascending = [...anchored].sort((a, b) => a.logSize - b.logSize);
+  const newest = ascending.at(-1) ?? null;
+  if (newest !== null && newest.logSize > bounds.headSequence) {
+    return {
+      ok: false,
+      sequence: newest.logSize,
+      problem: `row ${newest.logSize} is missing: the chain anchored this log's head at row ${newest.logSize} (hash ${shortHex(newest.headHash)}), the log ends at row ${bounds.headSequence} (rows were cut off the end, or the log was replaced or deleted and started again)`,
+      anchoredHash: toHex(newest.headHash),
+      logHash: null,
+    };
+  }
+  const hashAt = db.prepare<[number], { hash: unknown }>(
+    'SELECT hash FROM security_audit_events WHERE sequence = ?',
+  );
+  let checkedAgainst: AnchoredSecurityLogHead | null = null;
+  let checked = 0;
+  let lastMatch: number | null = null;
+  for (const head of ascending) {
+    if (head.logSize < bounds.anchorSequence) continue;
+    let found: Uint8Array;
+    if (head.logSize === bounds.anchorSequence) {
+      // Rotated out, but its hash is kept as the anchor the retained rows chain from.
+      found = bounds.anchorHash;
+    } else {
+      const row = hashAt.get(head.logSize);
+      // verifyChain found every row from the rotation anchor to the head.
+      if (row === undefined) {
+        throw new StoreError(
+          StoreErrorCode.corrupt,
+          `security_audit_events: row ${head.logSize} vanished while the log was checked`,
+        );
+      }
+      found = bytesOf(row.hash, 'security_audit_events.hash');
+    }
+    checked += 1;
+    if (!equalBytes(found, head.headHash)) {
+      const since = lastMatch === null ? 'the oldest retained row' : `row ${lastMatch + 1}`;
+      return {
+        ok: false,
+        sequence: head.logSize,
+        problem: `row ${head.logSize}: the chain anchored hash ${toHex(head.headHash)}, the log holds ${toHex(found)} (a row from ${since} to ${head.logSize} was rewritten and the hashes recomputed)`,
+        anchoredHash: toHex(head.headHash),
+        logHash: toHex(found),
+      };
+    }
+    lastMatch = head.logSize;
+    checkedAgainst = head;
+  }
+  return {
+    ok: true,
+    rows: chain.rows,
+    headSequence: bounds.headSequence,
+    checkedAgainst,
+    anchoredHeadsChecked: checked,
+    unanchoredRows:
+      bounds.headSequence - Math.max(checkedAgainst?.logSize ?? 0, bounds.anchorSequence),
+    newestAnchored: newest,
+  };
+}
+
+/**
+ * Opens the security audit log at `file` read-only, for an auditor (`medledger audit
+ * security-log`, decision 0063): never creates, changes or narrows the file. Throws `StoreError`
+ * `invalid-argument` when there is no such file, `corrupt` or `foreign` when it is not a
+ * security audit log, `locked` when a running node holds it.
+ */
+export function openSecurityAuditLogReader(options: { file: string }): SecurityAuditLogReader {
+  const { file } = options;
+  try {
+    if (!statSync(file).isFile()) {
+      throw new StoreError(StoreErrorCode.invalidArgument, `${file} is not a file`, { file });
+    }
+  } catch (error) {
+    if (error instanceof StoreError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new StoreError(
+      StoreErrorCode.invalidArgument,
+      `${file}: ${code === 'ENOENT' ? 'no such file' : String(code)}`,
+      { file },
+    );
+  }
+  let db: Database;
+  try {
+    db = new BetterSqlite3(file, { readonly: true, fileMustExist: true, timeout: 0 });
+  } catch (error) {
+    throw storeErrorOf(error, file, 'opening the security audit log read-only');
+  }
+  try {
+    const applicationId = db.pragma('application_id', { simple: true }) as number;
+    if (applicationId !== securityAuditLogApplicationId) {
+      throw new StoreError(
+        StoreErrorCode.foreign,
+        `${file} is not a MedLedger security audit log (application_id ${applicationId}, expected ${securityAuditLogApplicationId})`,
+        { file },
+      );
+    }
+    const format = db.pragma('user_version', { simple: true }) as number;
+    if (format !== securityAuditLogFormat) {
+      throw new StoreError(
+        StoreErrorCode.foreign,
+        `${file} is a security audit log of format ${format}; this build reads format ${securityAuditLogFormat} only`,
+        { file, format },
+      );
+    }
+  } catch (error) {
+    db.close();
+    throw storeErrorOf(error, file, 'opening the security audit log read-only');
+  }
+  let closed = false;
+  const guarded = <T>(doing: string, run: () => T): T => {
+    if (closed) throw new StoreError(StoreErrorCode.closed, `${file}: the log is closed`);
+    try {
+      return run();
+    } catch (error) {
+      throw storeErrorOf(error, file, doing);
+    }
+  };
+  return {
+    bounds: () => guarded('reading the security audit log', () => boundsOf(db)),
+    verify: () => guarded('verifying the security audit log', () => verifyChain(db)),
+    verifyAgainstAnchors: (anchored) =>
+      guarded('verifying the security audit log', () => checkAgainstAnchors(db, anchored)),
     close() {
       if (closed) return;
       closed = true;
