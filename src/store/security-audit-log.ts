@@ -274,6 +274,14 @@ function initialise(db: Database, file: string): void {
     })();
     return;
   }
+  assertSecurityLogFile(db, file, applicationId);
+}
+
+/**
+ * Refuses a database that is not a security audit log of this build's format (`foreign`): the
+ * writer's open and the auditor's read-only open check the same two markers.
+ */
+function assertSecurityLogFile(db: Database, file: string, applicationId: number): void {
   if (applicationId !== securityAuditLogApplicationId) {
     throw new StoreError(
       StoreErrorCode.foreign,
@@ -709,22 +717,7 @@ export function openSecurityAuditLogReader(options: { file: string }): SecurityA
     throw storeErrorOf(error, file, 'opening the security audit log read-only');
   }
   try {
-    const applicationId = db.pragma('application_id', { simple: true }) as number;
-    if (applicationId !== securityAuditLogApplicationId) {
-      throw new StoreError(
-        StoreErrorCode.foreign,
-        `${file} is not a MedLedger security audit log (application_id ${applicationId}, expected ${securityAuditLogApplicationId})`,
-        { file },
-      );
-    }
-    const format = db.pragma('user_version', { simple: true }) as number;
-    if (format !== securityAuditLogFormat) {
-      throw new StoreError(
-        StoreErrorCode.foreign,
-        `${file} is a security audit log of format ${format}; this build reads format ${securityAuditLogFormat} only`,
-        { file, format },
-      );
-    }
+    assertSecurityLogFile(db, file, db.pragma('application_id', { simple: true }) as number);
   } catch (error) {
     db.close();
     throw storeErrorOf(error, file, 'opening the security audit log read-only');

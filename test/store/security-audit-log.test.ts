@@ -3,10 +3,8 @@
 // edited, a deleted and a truncated row, oldest-first rotation within its bound, mode 0600, and
 // each valid use beside its refused twin (bad limits, page sizes, bodies, foreign files).
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { chmodSync, statSync, writeFileSync } from 'node:fs';
+import { test } from 'node:test';
 
 import Database from 'better-sqlite3';
 
@@ -16,22 +14,10 @@ import {
   StoreError,
   openSecurityAuditLog,
 } from '../../src/store/index.ts';
+import { securityLogFolder, smallSecurityLogLimits } from './security-log-fixtures.ts';
 
-const directory = mkdtempSync(join(tmpdir(), 'medledger-security-audit-'));
-after(() => rmSync(directory, { recursive: true, force: true }));
-
-let files = 0;
-function freshFile(): string {
-  files += 1;
-  return join(directory, `security-${files}.sqlite`);
-}
-
-const limits: SecurityAuditLogLimits = {
-  rowsMax: 1000,
-  rotationRows: 10,
-  rowBodyBytesMax: 512,
-  pageRowsMax: 50,
-};
+const { freshFile } = securityLogFolder('medledger-security-audit-');
+const limits = smallSecurityLogLimits;
 
 function entry(index: number, overrides: Partial<SecurityAuditEntry> = {}): SecurityAuditEntry {
   return {

@@ -4,10 +4,9 @@
 // naming the row and both hashes; rows after the last anchor are reported as not yet anchored;
 // rotation keeps the check working; the read-only reader refuses what it cannot read.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 
 import Database from 'better-sqlite3';
 
@@ -21,22 +20,10 @@ import {
   openSecurityAuditLogReader,
   securityAuditRowHash,
 } from '../../src/store/index.ts';
+import { securityLogFolder, smallSecurityLogLimits } from './security-log-fixtures.ts';
 
-const directory = mkdtempSync(join(tmpdir(), 'medledger-security-anchors-'));
-after(() => rmSync(directory, { recursive: true, force: true }));
-
-let files = 0;
-function freshFile(): string {
-  files += 1;
-  return join(directory, `security-${files}.sqlite`);
-}
-
-const limits: SecurityAuditLogLimits = {
-  rowsMax: 1000,
-  rotationRows: 10,
-  rowBodyBytesMax: 512,
-  pageRowsMax: 50,
-};
+const { directory, freshFile } = securityLogFolder('medledger-security-anchors-');
+const limits = smallSecurityLogLimits;
 
 function entry(index: number): SecurityAuditEntry {
   return {
