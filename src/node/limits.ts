@@ -67,6 +67,13 @@ export const nodeLimits = {
   peerRequestPayloadBytesMax: 2 * 1024 * 1024,
   /** Requests this node may have waiting for one peer's answers at once; more are refused (`busy`). */
   peerRequestsOutstandingPerPeerMax: 64,
+  /**
+   * Requests this node has sent to one peer and not yet had answered; more wait in order for a
+   * free slot (their timeout running), within `peerRequestsOutstandingPerPeerMax`. The same as
+   * `peerRequestHandlersPerPeerMax`, so a node never sends a peer more than that peer handles
+   * for it at once (16 reads in flight to one custodian got 8 `busy` answers, 503s, before).
+   */
+  peerRequestsInFlightPerPeerMax: 8,
   /** Peer requests being handled at once, from all peers; more are answered `busy`. */
   peerRequestHandlersMax: 16,
   /**

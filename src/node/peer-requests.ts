@@ -45,6 +45,8 @@ interface PendingRequest {
   readonly resolve: (payload: Uint8Array) => void;
   readonly reject: (error: NodeError) => void;
   readonly timer: NodeJS.Timeout;
+  /** The encoded request, kept until it is sent (null once sent). */
+  frame: Uint8Array | null;
 }
 
 const peerIdPattern = /^[0-9a-f]{64}$/;
@@ -55,7 +57,12 @@ export class PeerRequests {
   readonly #logger: Logger;
   #nextId = 1;
   readonly #pending = new Map<number, PendingRequest>();
+  /** Requests per peer waiting for an answer, sent or queued (at most `peerRequestsOutstandingPerPeerMax`). */
   readonly #outstanding = new Map<string, number>();
+  /** Requests per peer sent and not answered (at most `peerRequestsInFlightPerPeerMax`). */
+  readonly #inFlight = new Map<string, number>();
+  /** Ids of requests per peer waiting for a free slot, oldest first. */
+  readonly #queued = new Map<string, number[]>();
   #handler: PeerRequestHandler | null = null;
   #handling = 0;
   readonly #handlingByPeer = new Map<string, number>();
@@ -112,21 +119,9 @@ export class PeerRequests {
     }
     const id = this.#nextId++;
     const frame = PeerRequestMessageSchema.encode({ kind: 'request', id, payload, code: null });
-    if (!this.#links.send(peer, frame)) {
-      const linked = this.#links.isLinked(peer);
-      return Promise.reject(
-        new NodeError(
-          linked ? 'busy' : 'not-linked',
-          linked
-            ? `peer ${peer.slice(0, 12)}: its link's send queue is full`
-            : `peer ${peer.slice(0, 12)}: no link is up to it`,
-          { peer: peer.slice(0, 16) },
-        ),
-      );
-    }
     this.#outstanding.set(peer, outstanding + 1);
-    this.#logger.debug({ peer: peer.slice(0, 12), id, bytes: payload.length }, 'peer request sent');
     return new Promise((resolve, reject) => {
+      // The timeout covers the wait for a free slot as well as the answer.
       const timer = setTimeout(() => {
         if (this.#settle(id) === undefined) return;
         this.#logger.info({ peer: peer.slice(0, 12), id, timeoutMs }, 'peer request timed out');
@@ -138,8 +133,53 @@ export class PeerRequests {
           ),
         );
       }, timeoutMs);
-      this.#pending.set(id, { peer, resolve, reject, timer });
+      this.#pending.set(id, { peer, resolve, reject, timer, frame });
+      if ((this.#inFlight.get(peer) ?? 0) < nodeLimits.peerRequestsInFlightPerPeerMax) {
+        this.#transmit(id);
+      } else {
+        const queue = this.#queued.get(peer) ?? [];
+        queue.push(id);
+        this.#queued.set(peer, queue);
+      }
     });
+  }
+
+  /** Sends queued request `id` now; a link that refuses it rejects it (`busy`, `not-linked`). */
+  #transmit(id: number): void {
+    const pending = this.#pending.get(id);
+    if (pending === undefined || pending.frame === null) return;
+    const { peer, frame } = pending;
+    if (!this.#links.send(peer, frame)) {
+      this.#settle(id);
+      const linked = this.#links.isLinked(peer);
+      pending.reject(
+        new NodeError(
+          linked ? 'busy' : 'not-linked',
+          linked
+            ? `peer ${peer.slice(0, 12)}: its link's send queue is full`
+            : `peer ${peer.slice(0, 12)}: no link is up to it`,
+          { peer: peer.slice(0, 16) },
+        ),
+      );
+      return;
+    }
+    pending.frame = null;
+    this.#inFlight.set(peer, (this.#inFlight.get(peer) ?? 0) + 1);
+    this.#logger.debug({ peer: peer.slice(0, 12), id, bytes: frame.length }, 'peer request sent');
+  }
+
+  /** Sends `peer`'s queued requests while it has free slots. */
+  #pump(peer: string): void {
+    const queue = this.#queued.get(peer);
+    while (
+      !this.#stopped &&
+      queue !== undefined &&
+      queue.length > 0 &&
+      (this.#inFlight.get(peer) ?? 0) < nodeLimits.peerRequestsInFlightPerPeerMax
+    ) {
+      this.#transmit(queue.shift()!);
+    }
+    if (queue !== undefined && queue.length === 0) this.#queued.delete(peer);
   }
 
   /**
@@ -222,15 +262,26 @@ export class PeerRequests {
     }
   }
 
-  /** Forgets request `id` (its timer, its count); returns it, or undefined if already settled. */
+  /**
+   * Forgets request `id` (its timer, its counts, its place in the queue) and sends the next
+   * queued request to its peer if it held a slot; returns it, or undefined if already settled.
+   */
   #settle(id: number): PendingRequest | undefined {
     const pending = this.#pending.get(id);
     if (pending === undefined) return undefined;
     this.#pending.delete(id);
     clearTimeout(pending.timer);
-    const left = (this.#outstanding.get(pending.peer) ?? 1) - 1;
-    if (left > 0) this.#outstanding.set(pending.peer, left);
-    else this.#outstanding.delete(pending.peer);
+    const { peer } = pending;
+    decrement(this.#outstanding, peer);
+    if (pending.frame === null) {
+      decrement(this.#inFlight, peer);
+      this.#pump(peer);
+    } else {
+      const queue = this.#queued.get(peer) ?? [];
+      const at = queue.indexOf(id);
+      if (at >= 0) queue.splice(at, 1);
+      if (queue.length === 0) this.#queued.delete(peer);
+    }
     return pending;
   }
 
@@ -322,6 +373,13 @@ export class PeerRequests {
       );
     }
   }
+}
+
+/** One less of `key` in `counts` (the entry goes at zero). */
+function decrement(counts: Map<string, number>, key: string): void {
+  const left = (counts.get(key) ?? 1) - 1;
+  if (left > 0) counts.set(key, left);
+  else counts.delete(key);
 }
 
 /** The code an error answer carries: a `MedLedgerError`'s code if well-formed, else a generic one. */

@@ -126,8 +126,60 @@ test('an answer from a peer that was not asked is ignored; the asked one settles
   assert.equal(end.pendingCount, 0);
 });
 
-test('requests to one peer are bounded; the bound frees as answers come', async () => {
+test('requests to one peer are bounded; a window of them is sent, the rest wait their turn', async () => {
   const { alice: asker, bob: answerer } = pair();
+  let open = (): void => undefined;
+  const gate = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  let handling = 0;
+  let mostAtOnce = 0;
+  answerer.setHandler(async (request) => {
+    handling++;
+    mostAtOnce = Math.max(mostAtOnce, handling);
+    await gate;
+    handling--;
+    return request.payload;
+  });
+  const max = nodeLimits.peerRequestsOutstandingPerPeerMax;
+  const window = nodeLimits.peerRequestsInFlightPerPeerMax;
+  const waiting = Array.from({ length: max }, (_, index) =>
+    asker.request({ peer: bob, payload: utf8(`${index}`), timeoutMs: 60_000 }),
+  );
+  const refused = await failure(asker.request({ peer: bob, payload: utf8('one more') }));
+  assert.equal(refused.code, 'busy');
+  assert.match(refused.message, new RegExp(`${max} requests wait`));
+  // Only a window is sent: the answerer handles that many and answers none of them busy.
+  for (let turn = 0; turn < 100 && handling < window; turn++) {
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  assert.equal(handling, window);
+  assert.equal(asker.pendingCount, max);
+  open();
+  const answers = await Promise.all(waiting);
+  assert.deepEqual(
+    answers.map((payload) => new TextDecoder().decode(payload)),
+    Array.from({ length: max }, (_, index) => `${index}`),
+  );
+  assert.equal(mostAtOnce, window);
+  assert.equal(asker.pendingCount, 0);
+  assert.deepEqual(await asker.request({ peer: bob, payload: utf8('again') }), utf8('again'));
+});
+
+test('an answerer still answers busy beyond its bound, for a peer that sends more than its window', async () => {
+  const sent: { id: number; kind: string; code: string | null }[] = [];
+  const answerer = new PeerRequests({
+    links: {
+      isLinked: () => true,
+      send: (_peer, payload) => {
+        const message = PeerRequestMessageSchema.decode(payload);
+        sent.push({ id: message.id, kind: message.kind, code: message.code });
+        return true;
+      },
+      disconnect: () => undefined,
+    },
+    logger: silent,
+  });
   let open = (): void => undefined;
   const gate = new Promise<void>((resolve) => {
     open = resolve;
@@ -136,35 +188,22 @@ test('requests to one peer are bounded; the bound frees as answers come', async 
     await gate;
     return request.payload;
   });
-  const max = nodeLimits.peerRequestsOutstandingPerPeerMax;
-  const waiting = Array.from({ length: max }, (_, index) =>
-    asker.request({ peer: bob, payload: utf8(`${index}`), timeoutMs: 60_000 }).then(
-      (payload) => ({ payload }),
-      (error: unknown) => ({ error }),
-    ),
-  );
-  const refused = await failure(asker.request({ peer: bob, payload: utf8('one more') }));
-  assert.equal(refused.code, 'busy');
-  // The answerer handles at most `peerRequestHandlersPerPeerMax` of one peer's requests at
-  // once and answers the rest `busy` at once: wait for those answers, then release the others.
-  for (let turn = 0; turn < 10_000; turn++) {
-    if (asker.pendingCount <= nodeLimits.peerRequestHandlersPerPeerMax) break;
+  const perPeer = nodeLimits.peerRequestHandlersPerPeerMax;
+  for (let id = 1; id <= perPeer + 1; id++) {
+    answerer.receive(
+      alice,
+      PeerRequestMessageSchema.encode({ kind: 'request', id, payload: utf8('x'), code: null }),
+    );
+  }
+  assert.deepEqual(sent, [{ id: perPeer + 1, kind: 'error', code: 'busy' }]);
+  open();
+  for (let turn = 0; turn < 100 && sent.length < perPeer + 1; turn++) {
     await new Promise((resolve) => setImmediate(resolve));
   }
-  assert.equal(asker.pendingCount, nodeLimits.peerRequestHandlersPerPeerMax);
-  open();
-  const outcomes = await Promise.all(waiting);
-  const answered = outcomes.filter((outcome) => 'payload' in outcome);
-  const busy = outcomes.filter(
-    (outcome) =>
-      'error' in outcome &&
-      outcome.error instanceof NodeError &&
-      outcome.error.details.peerCode === 'busy',
+  assert.deepEqual(
+    sent.slice(1).map((message) => [message.kind, message.code]),
+    Array.from({ length: perPeer }, () => ['response', null]),
   );
-  assert.equal(answered.length, nodeLimits.peerRequestHandlersPerPeerMax);
-  assert.equal(answered.length + busy.length, max);
-  assert.equal(asker.pendingCount, 0);
-  assert.deepEqual(await asker.request({ peer: bob, payload: utf8('again') }), utf8('again'));
 });
 
 test('answers that are not bytes or are too large become error codes', async () => {

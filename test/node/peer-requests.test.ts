@@ -317,6 +317,58 @@ test('no log line of the nodes shows a payload', () => {
   }
 });
 
+test('more requests to one peer than it handles at once wait their turn instead of getting busy', async () => {
+  const window = nodeLimits.peerRequestsInFlightPerPeerMax;
+  assert.equal(window, nodeLimits.peerRequestHandlersPerPeerMax);
+  const release = gate();
+  let handling = 0;
+  let mostAtOnce = 0;
+  nodes[2]!.handlePeerRequests(async (request) => {
+    handling++;
+    mostAtOnce = Math.max(mostAtOnce, handling);
+    await release.promise;
+    handling--;
+    return request.payload;
+  });
+  const count = window * 2 + 4;
+  const answers = Array.from({ length: count }, (_, index) =>
+    nodes[0]!.requestPeer({
+      peer: keyOf(nodes[2]!),
+      payload: utf8(`turn ${index}`),
+      timeoutMs: 30_000,
+    }),
+  );
+  await until('the first window is being handled', () => handling === window);
+  // The rest wait on the requester's side: the custodian never sees more than its bound.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal(handling, window);
+  release.open();
+  const results = await Promise.all(answers);
+  assert.deepEqual(
+    results.map((bytes) => new TextDecoder().decode(bytes)),
+    Array.from({ length: count }, (_, index) => `turn ${index}`),
+  );
+  assert.equal(mostAtOnce, window);
+
+  // A queued request still times out on its own clock, and frees nothing it did not hold.
+  const hold = gate();
+  nodes[2]!.handlePeerRequests(async (request) => {
+    await hold.promise;
+    return request.payload;
+  });
+  const held = Array.from({ length: window }, () =>
+    nodes[0]!.requestPeer({ peer: keyOf(nodes[2]!), payload: utf8('held'), timeoutMs: 30_000 }),
+  );
+  await rejectsWith(
+    nodes[0]!.requestPeer({ peer: keyOf(nodes[2]!), payload: utf8('queued'), timeoutMs: 300 }),
+    'timeout',
+  );
+  hold.open();
+  assert.equal((await Promise.all(held)).length, window);
+  const after = await nodes[0]!.requestPeer({ peer: keyOf(nodes[2]!), payload: utf8('next') });
+  assert.equal(new TextDecoder().decode(after), 'next');
+});
+
 test('stop() rejects the requests still waiting for an answer', async () => {
   const release = gate();
   let received = 0;
