@@ -53,6 +53,7 @@ export async function startNodeProcess(options: {
       node,
       keyPair: await loadEd25519KeyFile(config.keyFile),
       dataDir: config.dataDir,
+      ...(config.vault === undefined ? {} : { vault: config.vault }),
       baseUrl,
       logger,
     });

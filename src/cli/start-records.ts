@@ -4,6 +4,7 @@
  * signing key (0600, made at first start), the records service, and the options of the FHIR and
  * SMART routes. The organisation is the member whose node key this node holds (genesis).
  */
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { Logger } from 'pino';
@@ -24,7 +25,7 @@ import { findMemberOfNodeKey, readClient } from '../contracts/index.ts';
 import { securityAuditMetrics } from './security-audit-metrics.ts';
 import type { Ed25519KeyPair } from '../crypto/index.ts';
 import { KeyFileError, KeyFileErrorCode } from '../keys/index.ts';
-import type { RunningNode } from '../node/index.ts';
+import type { NodeVaultConfig, RunningNode } from '../node/index.ts';
 import {
   RecordsService,
   SecurityLogAnchorer,
@@ -34,8 +35,10 @@ import {
 import { openSecurityAuditLog } from '../store/index.ts';
 import {
   type RecordVault,
+  type VaultKek,
   generateVaultKek,
   loadVaultKekFile,
+  openPostgresRecordVault,
   openSqliteRecordVault,
   saveVaultKekFile,
 } from '../vault/index.ts';
@@ -109,11 +112,71 @@ export interface RecordsWiring {
   close(): Promise<void>;
 }
 
+/** Longest password file, in bytes. */
+const passwordFileBytesMax = 1024;
+
+/**
+ * The password in `file`: its first line. The file must be private (no group or other
+ * permission bits, like the key files), since it opens every patient's encrypted records' rows.
+ */
+function readPasswordFile(file: string): string {
+  let mode: number;
+  let size: number;
+  try {
+    ({ mode, size } = statSync(file));
+  } catch (error) {
+    throw new MedLedgerError(
+      'invalid-config',
+      `vault.passwordFile ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
+  if ((mode & 0o077) !== 0) {
+    throw new MedLedgerError(
+      'invalid-config',
+      `vault.passwordFile ${file}: mode ${(mode & 0o777).toString(8)} lets others read it; make it 600 (chmod 600)`,
+    );
+  }
+  if (size > passwordFileBytesMax) {
+    throw new MedLedgerError(
+      'invalid-config',
+      `vault.passwordFile ${file}: ${size} bytes, expected one line of at most ${passwordFileBytesMax}`,
+    );
+  }
+  return readFileSync(file, 'utf8').split(/\r?\n/)[0] ?? '';
+}
+
+/** The vault the node configuration names: SQLite in `dataDir` by default, or PostgreSQL. */
+async function openVault(options: {
+  dataDir: string;
+  kek: VaultKek;
+  config: NodeVaultConfig | undefined;
+}): Promise<RecordVault> {
+  const { config, kek } = options;
+  if (config === undefined || config.backend === 'sqlite') {
+    return openSqliteRecordVault({ file: join(options.dataDir, recordsFiles.vault), kek });
+  }
+  return openPostgresRecordVault({
+    connection: {
+      host: config.host,
+      port: config.port,
+      user: config.user,
+      database: config.database,
+      ...(config.passwordFile === undefined
+        ? {}
+        : { password: readPasswordFile(config.passwordFile) }),
+    },
+    kek,
+    ...(config.schema === undefined ? {} : { schema: config.schema }),
+  });
+}
+
 /** Opens the vault and keys of `dataDir` and builds the records service over `node`. */
 export async function startRecords(options: {
   node: RunningNode;
   keyPair: Ed25519KeyPair;
   dataDir: string;
+  /** Where the vault is kept (the node configuration's `vault`); absent: SQLite in `dataDir`. */
+  vault?: NodeVaultConfig;
   /** The node's HTTP base URL as clients reach it, e.g. `http://127.0.0.1:8080`. */
   baseUrl: string;
   logger: Logger;
@@ -132,10 +195,7 @@ export async function startRecords(options: {
     );
   }
   const kek = await loadOrCreateKek(join(dataDir, recordsFiles.kek));
-  const vault: RecordVault = await openSqliteRecordVault({
-    file: join(dataDir, recordsFiles.vault),
-    kek,
-  });
+  const vault = await openVault({ dataDir, kek, config: options.vault });
   const securityLog = openSecurityAuditLog({
     file: join(dataDir, recordsFiles.securityLog),
     limits: {

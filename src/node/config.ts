@@ -8,7 +8,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 
 import { MedLedgerError } from '../base/index.ts';
 import { verifyPoolLimits } from '../workers/index.ts';
-import type { NodeConfig, NodePeerConfig } from './types.ts';
+import type { NodeConfig, NodePeerConfig, NodeVaultConfig } from './types.ts';
 
 /** Codes of `NodeConfigError`. */
 export const NodeConfigErrorCode = {
@@ -55,6 +55,7 @@ const topFields = [
   'peers',
   'logLevel',
   'verifyThreads',
+  'vault',
 ];
 
 function invalid(path: string, what: string): NodeConfigError {
@@ -140,6 +141,72 @@ function expectVerifyThreads(value: unknown): number | undefined {
   return value;
 }
 
+/** PostgreSQL identifiers (user, database, schema): letters, digits, `_`, `$`, `-`, at most 63. */
+const sqlNamePattern = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/;
+
+function expectSqlName(path: string, value: unknown): string {
+  const name = expectString(path, value);
+  if (!sqlNamePattern.test(name)) {
+    throw invalid(
+      path,
+      `expected a PostgreSQL name (a letter or _, then letters, digits, _, $ or -; at most 63), found ${describe(name)}`,
+    );
+  }
+  return name;
+}
+
+function expectVault(value: unknown, baseDirectory: string): NodeVaultConfig | undefined {
+  if (value === undefined) return undefined;
+  const backend: unknown =
+    typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>).backend
+      : undefined;
+  if (backend === 'sqlite') {
+    expectObject('vault', value, ['backend']);
+    return { backend: 'sqlite' };
+  }
+  if (backend !== 'postgres') {
+    throw invalid(
+      'vault.backend',
+      `expected "sqlite" or "postgres", found ${describe(backend)}${typeof value !== 'object' || value === null ? ` (vault is ${describe(value)})` : ''}`,
+    );
+  }
+  const vault = expectObject('vault', value, [
+    'backend',
+    'host',
+    'port',
+    'user',
+    'database',
+    'schema',
+    'passwordFile',
+  ]);
+  for (const field of ['host', 'port', 'user', 'database']) {
+    if (vault[field] === undefined) {
+      throw invalid(
+        `vault.${field}`,
+        'missing (a PostgreSQL vault needs host, port, user, database)',
+      );
+    }
+  }
+  const host =
+    typeof vault.host === 'string' && vault.host.startsWith('/')
+      ? expectPath('vault.host', vault.host, baseDirectory)
+      : expectHost('vault.host', vault.host);
+  const port = expectPort('vault.port', vault.port);
+  if (port === 0) throw invalid('vault.port', 'expected a port from 1 to 65535, found 0');
+  return {
+    backend: 'postgres',
+    host,
+    port,
+    user: expectSqlName('vault.user', vault.user),
+    database: expectSqlName('vault.database', vault.database),
+    ...(vault.schema === undefined ? {} : { schema: expectSqlName('vault.schema', vault.schema) }),
+    ...(vault.passwordFile === undefined
+      ? {}
+      : { passwordFile: expectPath('vault.passwordFile', vault.passwordFile, baseDirectory) }),
+  };
+}
+
 function expectPeers(value: unknown): NodePeerConfig[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) throw invalid('peers', `expected an array, found ${describe(value)}`);
@@ -188,6 +255,7 @@ export function parseNodeConfig(json: unknown, options: { baseDirectory: string 
   }
   const { baseDirectory } = options;
   const verifyThreads = expectVerifyThreads(config.verifyThreads);
+  const vault = expectVault(config.vault, baseDirectory);
   return {
     genesisFile: expectPath('genesisFile', config.genesisFile, baseDirectory),
     keyFile: expectPath('keyFile', config.keyFile, baseDirectory),
@@ -197,6 +265,7 @@ export function parseNodeConfig(json: unknown, options: { baseDirectory: string 
     peers: expectPeers(config.peers),
     logLevel,
     ...(verifyThreads === undefined ? {} : { verifyThreads }),
+    ...(vault === undefined ? {} : { vault }),
   };
 }
 

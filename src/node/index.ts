@@ -12,6 +12,7 @@ export { nodeLimits, nodeConsensusTimeouts, NodeChannel } from './limits.ts';
 export type {
   NodeConfig,
   NodePeerConfig,
+  NodeVaultConfig,
   NodeStatus,
   ValidatorStatus,
   PeerStatus,

@@ -45,7 +45,30 @@ export interface NodeConfig {
    * `nodeLimits.verifyThreadsDefaultMax`; nodes that share a machine set fewer (decision 0046).
    */
   readonly verifyThreads?: number;
+  /** Where the records service keeps its vault; absent: SQLite in `dataDir` (decision 0064). */
+  readonly vault?: NodeVaultConfig;
 }
+
+/**
+ * The vault's storage (decision 0064): `sqlite` (the embedded default, `vault.sqlite` in the data
+ * folder) or a PostgreSQL schema, for a member that outgrows one machine. The password is never in
+ * the configuration: it is read from `passwordFile` (mode 0600), or libpq's usual `PGPASSWORD` /
+ * `.pgpass` apply.
+ */
+export type NodeVaultConfig =
+  | { readonly backend: 'sqlite' }
+  | {
+      readonly backend: 'postgres';
+      /** A host name or address, or the absolute path of the server's socket folder. */
+      readonly host: string;
+      readonly port: number;
+      readonly user: string;
+      readonly database: string;
+      /** The schema of the vault's tables (default `medledger_vault`). */
+      readonly schema?: string;
+      /** A file (mode 0600) holding the password, one line. */
+      readonly passwordFile?: string;
+    };
 
 /** One validator as the status shows it. */
 export interface ValidatorStatus {

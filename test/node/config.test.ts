@@ -169,3 +169,81 @@ test('loadNodeConfig reads a real file and names the file in every refusal', () 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('vault: absent or sqlite means the embedded vault; postgres keeps its connection, paths resolved', () => {
+  assert.equal('vault' in parseNodeConfig(valid, { baseDirectory: '/' }), false);
+  assert.deepEqual(
+    parseNodeConfig({ ...valid, vault: { backend: 'sqlite' } }, { baseDirectory: '/' }).vault,
+    { backend: 'sqlite' },
+  );
+  const postgres = parseNodeConfig(
+    {
+      ...valid,
+      vault: {
+        backend: 'postgres',
+        host: 'db.hospital.example',
+        port: 5432,
+        user: 'medledger',
+        database: 'records',
+        schema: 'vault_a',
+        passwordFile: 'secrets/vault-password',
+      },
+    },
+    { baseDirectory: '/etc/medledger' },
+  );
+  assert.deepEqual(postgres.vault, {
+    backend: 'postgres',
+    host: 'db.hospital.example',
+    port: 5432,
+    user: 'medledger',
+    database: 'records',
+    schema: 'vault_a',
+    passwordFile: '/etc/medledger/secrets/vault-password',
+  });
+  const socket = parseNodeConfig(
+    {
+      ...valid,
+      vault: { backend: 'postgres', host: '/run/postgresql', port: 5432, user: 'm', database: 'd' },
+    },
+    { baseDirectory: '/' },
+  );
+  assert.deepEqual(socket.vault, {
+    backend: 'postgres',
+    host: '/run/postgresql',
+    port: 5432,
+    user: 'm',
+    database: 'd',
+  });
+});
+
+test('vault: a wrong backend, a missing or wrong connection field, or a password in the file is refused', () => {
+  const base = { backend: 'postgres', host: 'db', port: 5432, user: 'm', database: 'd' };
+  const cases: [unknown, RegExp][] = [
+    ['postgres', /^config vault\.backend: expected "sqlite" or "postgres", found undefined/],
+    [
+      { backend: 'mysql' },
+      /^config vault\.backend: expected "sqlite" or "postgres", found "mysql"/,
+    ],
+    [{ backend: 'sqlite', host: 'db' }, /^config vault\.host: /],
+    [{ ...base, host: undefined }, /^config vault\.host: missing/],
+    [{ ...base, port: 0 }, /^config vault\.port: expected a port from 1 to 65535, found 0/],
+    [{ ...base, port: '5432' }, /^config vault\.port: expected a port/],
+    [{ ...base, user: 'drop table;' }, /^config vault\.user: expected a PostgreSQL name/],
+    [{ ...base, database: '' }, /^config vault\.database: expected a non-empty string/],
+    [{ ...base, schema: 'A B' }, /^config vault\.schema: expected a PostgreSQL name/],
+    [{ ...base, host: 'db host' }, /^config vault\.host: expected a host name/],
+    [{ ...base, password: 'secret' }, /^config vault\.password: /],
+  ];
+  for (const [vault, message] of cases) {
+    assert.throws(
+      () => parseNodeConfig({ ...valid, vault }, { baseDirectory: '/' }),
+      (error: unknown) => {
+        assert.ok(error instanceof NodeConfigError);
+        assert.equal(error.code, 'config-invalid');
+        assert.match(error.message, message);
+        return true;
+      },
+      JSON.stringify(vault),
+    );
+  }
+});
