@@ -13,6 +13,7 @@ import { demoLimits, runDemoNetwork } from './demo-network.ts';
 import { printDemoToken, printDemoUsers } from './demo-token.ts';
 import { registerNetworkCommands } from './network-commands.ts';
 import { registerSimCommand } from './sim-command.ts';
+import { registerVaultCommand } from './vault-command.ts';
 import { registerVerifyCommand } from './verify-command.ts';
 import { registerWitnessCommand } from './witness-command.ts';
 
@@ -166,6 +167,7 @@ export function buildProgram(): Command {
   registerAuditCommand(program);
   registerAuditStoreCommand(program);
   registerVerifyCommand(program);
+  registerVaultCommand(program);
   registerWitnessCommand(program);
   return program;
 }

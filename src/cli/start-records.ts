@@ -4,7 +4,7 @@
  * signing key (0600, made at first start), the records service, and the options of the FHIR and
  * SMART routes. The organisation is the member whose node key this node holds (genesis).
  */
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { Logger } from 'pino';
@@ -36,6 +36,7 @@ import { openSecurityAuditLog } from '../store/index.ts';
 import {
   type RecordVault,
   type VaultKek,
+  VaultError,
   generateVaultKek,
   loadVaultKekFile,
   openPostgresRecordVault,
@@ -73,6 +74,8 @@ export function securityLogAnchorIntervalMsOf(value: string | undefined): number
 export const recordsFiles = {
   vault: 'vault.sqlite',
   kek: 'vault-kek.json',
+  /** The next KEK while `medledger vault rotate-kek` runs (decision 0065). */
+  kekNext: 'vault-kek.next.json',
   tokenKey: 'token-signing-key.json',
   /** The node-local security audit log of refusals before authorisation (decision 0059). */
   securityLog: 'security-audit.sqlite',
@@ -146,7 +149,7 @@ function readPasswordFile(file: string): string {
 }
 
 /** The vault the node configuration names: SQLite in `dataDir` by default, or PostgreSQL. */
-async function openVault(options: {
+export async function openNodeVault(options: {
   dataDir: string;
   kek: VaultKek;
   config: NodeVaultConfig | undefined;
@@ -168,6 +171,25 @@ async function openVault(options: {
     kek,
     ...(config.schema === undefined ? {} : { schema: config.schema }),
   });
+}
+
+/**
+ * The error to stop a node with when its vault does not open: a `wrong-kek` beside the next KEK
+ * of a rotation says that the rotation was interrupted and how to finish it (decision 0065).
+ */
+export function explainVaultOpenFailure(error: unknown, dataDir: string): unknown {
+  if (
+    error instanceof VaultError &&
+    error.code === 'wrong-kek' &&
+    existsSync(join(dataDir, recordsFiles.kekNext))
+  ) {
+    return new MedLedgerError(
+      'kek-rotation',
+      `${error.message}. A KEK rotation was interrupted after the vault changed: run ` +
+        '`medledger vault rotate-kek --config <this node config>` again to finish it',
+    );
+  }
+  return error;
 }
 
 /** Opens the vault and keys of `dataDir` and builds the records service over `node`. */
@@ -195,7 +217,12 @@ export async function startRecords(options: {
     );
   }
   const kek = await loadOrCreateKek(join(dataDir, recordsFiles.kek));
-  const vault = await openVault({ dataDir, kek, config: options.vault });
+  let vault: RecordVault;
+  try {
+    vault = await openNodeVault({ dataDir, kek, config: options.vault });
+  } catch (error) {
+    throw explainVaultOpenFailure(error, dataDir);
+  }
   const securityLog = openSecurityAuditLog({
     file: join(dataDir, recordsFiles.securityLog),
     limits: {
