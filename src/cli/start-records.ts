@@ -170,6 +170,7 @@ export async function openNodeVault(options: {
     },
     kek,
     ...(config.schema === undefined ? {} : { schema: config.schema }),
+    exclusive: true,
   });
 }
 

@@ -215,7 +215,7 @@ async function initialise(pool: pg.Pool, schema: string, kek: VaultKek): Promise
   });
 }
 
-function postgresStorage(pool: pg.Pool, schema: string): VaultStorage {
+function postgresStorage(pool: pg.Pool, schema: string, beforeClose: () => void): VaultStorage {
   const t = {
     info: `${schema}.vault_info`,
     records: `${schema}.vault_records`,
@@ -484,7 +484,11 @@ function postgresStorage(pool: pg.Pool, schema: string): VaultStorage {
           return count;
         }),
       ),
-    close: () => run('closing', () => pool.end()),
+    close: () =>
+      run('closing', () => {
+        beforeClose();
+        return pool.end();
+      }),
   };
 }
 
@@ -498,8 +502,15 @@ export async function openPostgresRecordVault(options: {
   connection: PoolConfig;
   kek: VaultKek;
   schema?: string;
+  /**
+   * Hold the schema for this process alone until `close`, as SQLite's exclusive lock does (a
+   * session advisory lock on one pooled connection): a node opens its vault so, and so does
+   * `medledger vault rotate-kek`, which then cannot rotate under a running node (decision 0065).
+   * Other openers (reports, tools) may still share the schema.
+   */
+  exclusive?: boolean;
 }): Promise<RecordVault> {
-  const { connection, kek, schema = postgresVaultSchemaDefault } = options;
+  const { connection, kek, schema = postgresVaultSchemaDefault, exclusive = false } = options;
   if (typeof schema !== 'string' || !schemaPattern.test(schema)) {
     throw new VaultError(
       VaultErrorCode.invalidArgument,
@@ -521,11 +532,29 @@ export async function openPostgresRecordVault(options: {
   });
   // An idle connection the server drops must not crash the node; the next query reports it.
   pool.on('error', () => undefined);
+  let holder: PoolClient | null = null;
   try {
     await initialise(pool, schema, kek);
+    if (exclusive) {
+      holder = await pool.connect();
+      const lock = await holder.query<{ held: boolean }>(
+        'SELECT pg_try_advisory_lock(hashtext($1)) AS held',
+        [`medledger-vault-exclusive:${schema}`],
+      );
+      if (lock.rows[0]?.held !== true) {
+        throw new VaultError(
+          VaultErrorCode.storage,
+          `schema ${schema} is locked by another process that holds the vault exclusively (a running node?)`,
+          { schema },
+        );
+      }
+    }
   } catch (error) {
+    holder?.release(true);
     await pool.end().catch(() => undefined);
     throw storageError(error, 'opening the vault');
   }
-  return createRecordVault({ storage: postgresStorage(pool, schema), kek });
+  // Closing destroys the holding connection: its session, and so the lock, ends with it.
+  const release = (): void => holder?.release(true);
+  return createRecordVault({ storage: postgresStorage(pool, schema, release), kek });
 }

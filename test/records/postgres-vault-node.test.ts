@@ -1,8 +1,11 @@
 // Checks a node whose vault is PostgreSQL (decision 0064) among four real node processes on
 // 127.0.0.1, against a real throwaway PostgreSQL server: a world-readable password file stops the
 // node at start with a message naming it; with a private one, a create and a read go through, the
-// version's row, encrypted, is in the server's vault schema, and no SQLite vault file is made.
+// version's row, encrypted, is in the server's vault schema, and no SQLite vault file is made;
+// `medledger vault rotate-kek` is refused while the node holds the vault and works once it is
+// stopped, and the restarted node reads its records under the new KEK.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -130,4 +133,33 @@ test('a PostgreSQL vault: a readable password file is refused at start; then rec
     await client.end();
   }
   assert.equal(existsSync(join(network.nodes[custodian]!.dataDir, 'vault.sqlite')), false);
+
+  // KEK rotation: refused while the node holds its PostgreSQL vault, done once it is stopped,
+  // and the node reads its records under the new KEK after its restart.
+  const configFile = network.nodes[custodian]!.configFile;
+  const busy = medledger('vault', 'rotate-kek', '--config', configFile);
+  assert.equal(busy.code, 1, busy.stdout);
+  assert.match(busy.stderr, /the vault is in use .*stop the node first/);
+  assert.equal(await process.stop(), 0);
+  const rotated = medledger('vault', 'rotate-kek', '--config', configFile);
+  assert.equal(rotated.code, 0, rotated.stderr);
+  assert.match(rotated.stdout, /KEK rotated: \S+ → \S+, [1-9]\d* data keys re-wrapped/);
+  await process.start();
+  const after = await fhirRequest<Observation>({
+    url: network.url(custodian),
+    token: await token(),
+    method: 'GET',
+    path: `Observation/${id}`,
+  });
+  assert.equal(after.status, 200);
+  assert.equal(after.body.valueString, 'kept in PostgreSQL');
 });
+
+function medledger(...args: string[]) {
+  const result = spawnSync(
+    globalThis.process.execPath,
+    ['--import', 'tsx', 'src/cli/main.ts', ...args],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}

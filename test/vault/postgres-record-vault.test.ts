@@ -142,6 +142,40 @@ test('postgres: a format 1 vault (before superseded versions) is upgraded when o
   assert.equal((rows.rows[0] as { n: number }).n, 1);
 });
 
+test('postgres: an exclusive open holds the schema until closed; a shared open still works', async () => {
+  const schema = 'exclusive_test';
+  const first = await openPostgresRecordVault({
+    connection: connection(),
+    kek: kekA,
+    schema,
+    exclusive: true,
+  });
+  try {
+    await first.put(putInput());
+    await assert.rejects(
+      openPostgresRecordVault({ connection: connection(), kek: kekA, schema, exclusive: true }),
+      (error: unknown) => {
+        assert.ok(error instanceof VaultError);
+        assert.equal(error.code, VaultErrorCode.storage);
+        assert.match(error.message, /schema exclusive_test is locked by another process/);
+        return true;
+      },
+    );
+    // Tools that share the schema are not locked out.
+    const shared = await openPostgresRecordVault({ connection: connection(), kek: kekA, schema });
+    await shared.close();
+  } finally {
+    await first.close();
+  }
+  const again = await openPostgresRecordVault({
+    connection: connection(),
+    kek: kekA,
+    schema,
+    exclusive: true,
+  });
+  await again.close();
+});
+
 test('postgres: an unreachable server is a storage error naming the failure', async () => {
   await assert.rejects(
     openPostgresRecordVault({
