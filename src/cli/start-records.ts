@@ -4,7 +4,7 @@
  * signing key (0600, made at first start), the records service, and the options of the FHIR and
  * SMART routes. The organisation is the member whose node key this node holds (genesis).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { Logger } from 'pino';
@@ -24,7 +24,7 @@ import { MedLedgerError } from '../base/index.ts';
 import { findMemberOfNodeKey, readClient } from '../contracts/index.ts';
 import { securityAuditMetrics } from './security-audit-metrics.ts';
 import type { Ed25519KeyPair } from '../crypto/index.ts';
-import { KeyFileError, KeyFileErrorCode } from '../keys/index.ts';
+import { KeyFileError, KeyFileErrorCode, readSecretFile } from '../keys/index.ts';
 import type { NodeVaultConfig, RunningNode } from '../node/index.ts';
 import {
   RecordsService,
@@ -119,33 +119,26 @@ export interface RecordsWiring {
 const passwordFileBytesMax = 1024;
 
 /**
- * The password in `file`: its first line. The file must be private (no group or other
- * permission bits, like the key files), since it opens every patient's encrypted records' rows.
+ * The password in `file`: its first line. Read as keys/' secret files are (the mode checked on
+ * the open file: no group or other permission bits, `too-open` otherwise), since it opens the
+ * rows of every patient's encrypted records.
  */
-function readPasswordFile(file: string): string {
-  let mode: number;
-  let size: number;
-  try {
-    ({ mode, size } = statSync(file));
-  } catch (error) {
-    throw new MedLedgerError(
-      'invalid-config',
-      `vault.passwordFile ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
-    );
-  }
-  if ((mode & 0o077) !== 0) {
-    throw new MedLedgerError(
-      'invalid-config',
-      `vault.passwordFile ${file}: mode ${(mode & 0o777).toString(8)} lets others read it; make it 600 (chmod 600)`,
-    );
-  }
-  if (size > passwordFileBytesMax) {
-    throw new MedLedgerError(
-      'invalid-config',
-      `vault.passwordFile ${file}: ${size} bytes, expected one line of at most ${passwordFileBytesMax}`,
-    );
-  }
-  return readFileSync(file, 'utf8').split(/\r?\n/)[0] ?? '';
+function readPasswordFile(file: string): Promise<string> {
+  return readSecretFile({
+    path: file,
+    label: 'vault.passwordFile',
+    writtenBy: 'the operator (one line: the vault database password)',
+    bytesMax: passwordFileBytesMax,
+    decode: (bytes) => {
+      if (bytes.length > passwordFileBytesMax) {
+        throw new MedLedgerError(
+          'invalid-config',
+          `vault.passwordFile ${file}: more than ${passwordFileBytesMax} bytes, expected one line`,
+        );
+      }
+      return new TextDecoder().decode(bytes).split(/\r?\n/)[0] ?? '';
+    },
+  });
 }
 
 /** The vault the node configuration names: SQLite in `dataDir` by default, or PostgreSQL. */
@@ -166,7 +159,7 @@ export async function openNodeVault(options: {
       database: config.database,
       ...(config.passwordFile === undefined
         ? {}
-        : { password: readPasswordFile(config.passwordFile) }),
+        : { password: await readPasswordFile(config.passwordFile) }),
     },
     kek,
     ...(config.schema === undefined ? {} : { schema: config.schema }),

@@ -82,7 +82,7 @@ test('a PostgreSQL vault: a readable password file is refused at start; then rec
   await assert.rejects(process.start(), (error: unknown) => {
     assert.match(
       String(error),
-      /vault\.passwordFile .*vault-password: mode 644 lets others read it/,
+      /vault\.passwordFile .*vault-password has mode 0644: .*run chmod 600/,
     );
     return true;
   });
