@@ -264,6 +264,9 @@ class WorkerVerifyPool implements VerifyPool {
   }
 
   #answer(thread: Thread, answer: { id: number; results: ArrayBuffer }): void {
+    // An answer posted before close() and delivered after it: close() has already rejected its
+    // batch and forgotten the chunk.
+    if (this.#closing !== undefined) return;
     const chunk = thread.inFlight.get(answer.id);
     assert(chunk !== undefined, 'a verify worker answers only chunks it was sent');
     thread.inFlight.delete(answer.id);

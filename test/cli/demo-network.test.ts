@@ -89,6 +89,22 @@ function tokenOf(data: string, user: string, ...extra: string[]): string {
   return token;
 }
 
+/** The errors in every node's log, so a node that did not stop cleanly says why. */
+function nodeLogErrors(data: string): string {
+  const lines: string[] = [];
+  for (const org of ['st-mary-hospital', 'riverside-clinic', 'central-laboratory', 'unity-payer']) {
+    const file = join(data, org, 'node.log');
+    if (!existsSync(file)) continue;
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      // Errors, and whatever is not a log record: an uncaught error's stack goes to stderr.
+      if (line !== '' && !/^\{"level":[1-4]0,|^medledger node /.test(line)) {
+        lines.push(`${org}: ${line}`);
+      }
+    }
+  }
+  return lines.slice(-40).join('\n');
+}
+
 test('demo runs four node processes, stops them on SIGINT, and a second run resumes the chain', async (t) => {
   const data = join(dir, 'demo');
   const child = spawn(process.execPath, [medledgerBin, 'demo', '--data', data], {
@@ -183,7 +199,7 @@ test('demo runs four node processes, stops them on SIGINT, and a second run resu
   assert.match(unknown.stderr, /medledger demo users lists all \d+/);
 
   child.kill('SIGINT');
-  assert.equal(await exited, 0, `${stdout}\n${stderr}`);
+  assert.equal(await exited, 0, `${stdout}\n${stderr}\n${nodeLogErrors(data)}`);
   assert.match(stdout, /stopped \(exit codes 0, 0, 0, 0\)/);
   assert.equal(stderr, '');
 

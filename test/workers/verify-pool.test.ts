@@ -263,6 +263,32 @@ test('close() rejects pending batches, ends every thread, and refuses later batc
   );
 });
 
+test('an answer already on its way when close() runs is dropped, not an uncaught error', async () => {
+  // The worker answers while this thread is busy, so its message waits in the port; close()
+  // then forgets the chunk, and the message arrives for a chunk the pool no longer holds. A
+  // node stopping with a verification in flight did exactly this, and exited with code 1.
+  const uncaught: unknown[] = [];
+  const onUncaught = (error: unknown) => uncaught.push(error);
+  process.on('uncaughtException', onUncaught);
+  try {
+    const pool = createVerifyPool({ threads: 1 });
+    // A first batch starts the thread, so the next answer comes quickly.
+    assert.deepEqual(await pool.verifyBatch([validItem(0)]), [true]);
+    const pending = pool.verifyBatch([validItem(1)]);
+    const busyUntil = Date.now() + 300;
+    while (Date.now() < busyUntil) {
+      // Busy: the worker's answer is posted and waits for this thread's event loop.
+    }
+    const closing = pool.close();
+    await assert.rejects(pending, isPoolError(VerifyPoolErrorCode.closed, /^verify pool closed$/));
+    await closing;
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(uncaught, []);
+  } finally {
+    process.off('uncaughtException', onUncaught);
+  }
+});
+
 test('a worker that throws rejects its batch with the cause; the pool restarts it, then gives up', async () => {
   const throwing = workerFromSource(
     "import { parentPort } from 'node:worker_threads';\n" +
