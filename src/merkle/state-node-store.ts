@@ -61,11 +61,11 @@ export interface StateNodeStore {
 }
 
 /**
- * Nodes per memory page: 2^15, so a page of hashes is 1 MiB. The first page grows by doubling
- * from `memoryStateFirstPageNodes` until it is full, so a tiny tree holds a few KiB; every later
- * page is allocated full, so growing never copies more than the first page.
+ * Nodes per memory page: 2^12, so a page of hashes is 128 KiB. Each region (below) fills pages of
+ * its own; the first page of a region grows by doubling from `memoryStateFirstPageNodes`, so a
+ * tiny tree holds a few KiB, and every later page is allocated full.
  */
-export const memoryStatePageNodes = 32_768;
+export const memoryStatePageNodes = 4096;
 
 /** First capacity of the first page, in nodes (doubles up to `memoryStatePageNodes`). */
 export const memoryStateFirstPageNodes = 16;
@@ -79,10 +79,21 @@ export const memoryStateFirstValueChunkBytes = 4096;
 /** Most nodes of one kind a `MemoryStateNodeStore` holds: references must stay int32. */
 export const memoryStateNodesMax = 2 ** 31 - 2;
 
-const pageShift = 15;
-const pageMask = memoryStatePageNodes - 1;
+/**
+ * Key bits that choose a node's region: 16 regions by the first four bits of the key, so that
+ * a compaction can copy one region (about a sixteenth of the state) at a time (decision 0066).
+ */
+export const memoryStateRegionBits = 4;
 
-type Column = Uint8Array | Int32Array | Uint32Array;
+/** Regions of the keys' subtrees: `0` … `memoryStateRegions - 1`. */
+export const memoryStateRegions = 2 ** memoryStateRegionBits;
+
+/** The region of the nodes above the regions (children in different regions): the top. */
+export const memoryStateTopRegion = memoryStateRegions;
+
+const pageShift = 12;
+const pageMask = memoryStatePageNodes - 1;
+const regionShift = 8 - memoryStateRegionBits;
 
 /**
  * Bytes of a hash or key slot, as a module constant: an imported binding is read through a
@@ -100,40 +111,69 @@ function copyBytes(from: Uint8Array, fromSlot: number, to: Uint8Array, toSlot: n
   for (let i = 0; i < slotBytes; i++) to[target + i] = from[source + i]!;
 }
 
-/** One typed-array column of `stride` elements per node, in pages of `memoryStatePageNodes`. */
-class PagedColumn<A extends Column> {
-  readonly pages: A[] = [];
-  readonly #stride: number;
-  readonly #allocate: (length: number) => A;
+/** A page of internal nodes: hashes and (left, right) pairs, of one region. */
+interface InternalPage {
+  hashes: Uint8Array;
+  children: Int32Array;
+  /** Nodes written in the page (a page is shared by the stores made from one another). */
+  used: number;
+  readonly region: number;
+}
 
-  constructor(stride: number, allocate: (length: number) => A) {
-    this.#stride = stride;
-    this.#allocate = allocate;
-  }
+/** A page of leaves: hashes, keys, value hashes, (chunk, offset, length) of values. */
+interface LeafPage {
+  hashes: Uint8Array;
+  keys: Uint8Array;
+  valueHashes: Uint8Array;
+  locations: Uint32Array;
+  used: number;
+  readonly region: number;
+}
 
-  /** Adds room for more nodes (the first page doubles, or a new page starts); returns capacity. */
-  grow(): number {
-    const last = this.pages[this.pages.length - 1];
-    const fullPage = memoryStatePageNodes * this.#stride;
-    if (last === undefined) {
-      this.pages.push(this.#allocate(memoryStateFirstPageNodes * this.#stride));
-    } else if (last.length === fullPage) {
-      this.pages.push(this.#allocate(fullPage));
-    } else {
-      const grown = this.#allocate(Math.min(last.length * 2, fullPage));
-      grown.set(last);
-      this.pages[this.pages.length - 1] = grown;
-    }
-    const lastNodes = this.pages[this.pages.length - 1]!.length / this.#stride;
-    return (this.pages.length - 1) * memoryStatePageNodes + lastNodes;
-  }
+function newInternalPage(capacity: number, region: number): InternalPage {
+  return {
+    hashes: new Uint8Array(capacity * slotBytes),
+    children: new Int32Array(capacity * 2),
+    used: 0,
+    region,
+  };
+}
 
-  /** Bytes allocated by this column's pages. */
-  bytesAllocated(): number {
-    let bytes = 0;
-    for (const page of this.pages) bytes += page.byteLength;
-    return bytes;
-  }
+function newLeafPage(capacity: number, region: number): LeafPage {
+  return {
+    hashes: new Uint8Array(capacity * slotBytes),
+    keys: new Uint8Array(capacity * slotBytes),
+    valueHashes: new Uint8Array(capacity * slotBytes),
+    locations: new Uint32Array(capacity * 3),
+    used: 0,
+    region,
+  };
+}
+
+function grownArray<A extends Uint8Array | Int32Array | Uint32Array>(array: A, length: number): A {
+  const grown = new (array.constructor as new (length: number) => A)(length);
+  grown.set(array);
+  return grown;
+}
+
+/**
+ * Where a store appends nodes: per region, the index of the page being filled (-1: none yet),
+ * for internal nodes and for leaves.
+ */
+interface Cursors {
+  readonly internal: Int32Array;
+  readonly leaf: Int32Array;
+}
+
+function newCursors(): Cursors {
+  return {
+    internal: new Int32Array(memoryStateRegions + 1).fill(-1),
+    leaf: new Int32Array(memoryStateRegions + 1).fill(-1),
+  };
+}
+
+function copyCursors(cursors: Cursors): Cursors {
+  return { internal: cursors.internal.slice(), leaf: cursors.leaf.slice() };
 }
 
 /** Counts and sizes of a `MemoryStateNodeStore`, for measurements and tests. */
@@ -202,25 +242,34 @@ class StateValueChunks {
   }
 }
 
+
 /**
  * In-memory `StateNodeStore`, packed in typed-array pages: an internal node takes 40 bytes (hash,
  * two int32 children), a leaf 108 bytes (hash, key, value hash, value location) plus its value.
- * It is append-only: every version's nodes stay until the store itself is dropped, so a
- * long-running node compacts it with `stateTreeCopy` (copy the versions it keeps into a new store).
+ *
+ * Pages belong to regions: a leaf to the region of its key's first bits, an internal node to
+ * its children's region when they share one (or one is empty), else to the top. So every node
+ * of a region has all its descendants in that region, and a region can be compacted alone
+ * (`beginRegionCopy`): its live nodes and the top's are copied into fresh pages of the same
+ * store, and `finishRegionCopy` returns a new store that shares every other page and leaves the
+ * region's old pages out. The store it was made from stays readable, unchanged, for whoever
+ * still holds it (decision 0066). A reference is `page * memoryStatePageNodes + slot`, plus one
+ * (internal) or negated (leaves); page numbers are per store.
  */
 export class MemoryStateNodeStore implements StateNodeStore {
-  /** Internal nodes by `ref - 1`: 32-byte hashes, and (left, right) pairs. */
-  readonly #internalHashes = new PagedColumn(hashBytes, (n) => new Uint8Array(n));
-  readonly #internalChildren = new PagedColumn(2, (n) => new Int32Array(n));
-  #internalCount = 0;
-  #internalCapacity = 0;
-  /** Leaves by `-ref - 1`: hash, key, value hash, and (chunk, offset, length) of the value. */
-  readonly #leafHashes = new PagedColumn(hashBytes, (n) => new Uint8Array(n));
-  readonly #leafKeys = new PagedColumn(stateKeyBytes, (n) => new Uint8Array(n));
-  readonly #leafValueHashes = new PagedColumn(hashBytes, (n) => new Uint8Array(n));
-  readonly #leafValueLocations = new PagedColumn(3, (n) => new Uint32Array(n));
-  #leafCount = 0;
-  #leafCapacity = 0;
+  /** Internal-node pages by page number (`undefined`: a page this store no longer holds). */
+  #internal: (InternalPage | undefined)[] = [];
+  #leaves: (LeafPage | undefined)[] = [];
+  /** Page numbers free for new pages (held by older stores, not by this one). */
+  #freeInternalPages: number[] = [];
+  #freeLeafPages: number[] = [];
+  #cursors: Cursors = newCursors();
+  /** While a region is copied: the region, and where its copies (and the top's) go. */
+  #copyRegion = -1;
+  #copyCursors: Cursors = newCursors();
+  /** Page numbers of the pages the copy filled. */
+  #copyInternalPages = new Set<number>();
+  #copyLeafPages = new Set<number>();
   /** Values, packed in chunks (possibly shared with the store this one was compacted from). */
   readonly #values: StateValueChunks;
   /**
@@ -251,26 +300,86 @@ export class MemoryStateNodeStore implements StateNodeStore {
    */
   endCopy(): number {
     this.#copiedShared = new Map();
-    return this.#copiedValueBytes;
+    const bytes = this.#copiedValueBytes;
+    this.#copiedValueBytes = 0;
+    return bytes;
+  }
+
+  /** The region of node `ref`: `0` … `memoryStateRegions - 1`, or `memoryStateTopRegion`. */
+  regionOf(ref: StateNodeRef): number {
+    return ref > 0
+      ? this.#internalPage(this.#internalIndex(ref)).region
+      : this.#leafPage(this.#leafIndex(ref)).region;
+  }
+
+  /**
+   * Starts compacting `region`: from now on `copyLeafFrom(this, …)` and `copyInternalFrom(this,
+   * …)` write into fresh pages (of `region` and of the top), while the tree's own writes go on
+   * into the current ones. `finishRegionCopy` ends it.
+   */
+  beginRegionCopy(region: number): void {
+    assert(this.#copyRegion === -1, 'one region copy at a time');
+    assert(
+      Number.isInteger(region) && region >= 0 && region < memoryStateRegions,
+      'a region to copy is one of the key regions',
+    );
+    this.#copyRegion = region;
+    this.#copyCursors = newCursors();
+    this.#copyInternalPages = new Set();
+    this.#copyLeafPages = new Set();
+  }
+
+  /** Whether a region copy must copy node `ref` (it is in the region or the top). */
+  copiesInRegionCopy(ref: StateNodeRef): boolean {
+    const region = this.regionOf(ref);
+    return region === this.#copyRegion || region === memoryStateTopRegion;
+  }
+
+  /**
+   * Ends the region copy: returns the store that holds every page of this one except the
+   * region's and the top's old pages (their live nodes were copied). Every reference the copy
+   * returned, and every reference to a node of another region, is valid in the new store;
+   * references to the old pages only in this one. This store stays as it was for those who hold
+   * it; should one of them write to it, its nodes go to new pages of its own, never to a page the
+   * new store fills.
+   */
+  finishRegionCopy(): MemoryStateNodeStore {
+    const region = this.#copyRegion;
+    assert(region !== -1, 'a region copy is under way');
+    const next = new MemoryStateNodeStore({ sharingValuesOf: this });
+    const dropped = (page: { region: number }, copied: boolean) =>
+      !copied && (page.region === region || page.region === memoryStateTopRegion);
+    next.#internal = this.#internal.map((page, number) =>
+      page === undefined || dropped(page, this.#copyInternalPages.has(number)) ? undefined : page,
+    );
+    next.#leaves = this.#leaves.map((page, number) =>
+      page === undefined || dropped(page, this.#copyLeafPages.has(number)) ? undefined : page,
+    );
+    next.#freeInternalPages = freePageNumbers(next.#internal);
+    next.#freeLeafPages = freePageNumbers(next.#leaves);
+    const cursors = copyCursors(this.#cursors);
+    for (const kind of ['internal', 'leaf'] as const) {
+      for (const moved of [region, memoryStateTopRegion]) {
+        cursors[kind][moved] = this.#copyCursors[kind][moved]!;
+      }
+    }
+    next.#cursors = cursors;
+    this.#copyRegion = -1;
+    this.#copyCursors = newCursors();
+    this.#cursors = newCursors();
+    this.#freeInternalPages = [];
+    this.#freeLeafPages = [];
+    return next;
   }
 
   writeInternal(left: StateNodeRef, right: StateNodeRef, hash: Hash): StateNodeRef {
     assert(hash.length === hashBytes, 'internal node hash is 32 bytes');
-    const index = this.#internalCount;
-    if (index === this.#internalCapacity) {
-      assert(index < memoryStateNodesMax, 'memory state store has room for a node');
-      const capacity = this.#internalHashes.grow();
-      const childrenCapacity = this.#internalChildren.grow();
-      assert(childrenCapacity === capacity, 'internal-node columns grow together');
-      this.#internalCapacity = capacity;
-    }
-    const page = index >>> pageShift;
+    const index = this.#appendInternal(this.#cursors, this.#regionOfChildren(left, right));
+    const page = this.#internal[index >>> pageShift]!;
     const slot = index & pageMask;
-    this.#internalHashes.pages[page]!.set(hash, slot * hashBytes);
-    const children = this.#internalChildren.pages[page]!;
-    children[slot * 2] = left;
-    children[slot * 2 + 1] = right;
-    this.#internalCount = index + 1;
+    page.hashes.set(hash, slot * hashBytes);
+    page.children[slot * 2] = left;
+    page.children[slot * 2 + 1] = right;
     return index + 1;
   }
 
@@ -280,13 +389,12 @@ export class MemoryStateNodeStore implements StateNodeStore {
     assert(valueHash.length === hashBytes, 'leaf value hash is 32 bytes');
     assert(hash.length === hashBytes, 'leaf hash is 32 bytes');
     assert(value.length <= stateValueBytesMax, 'leaf value is within stateValueBytesMax');
-    const index = this.#leafCount;
-    if (index === this.#leafCapacity) this.#growLeaves();
-    const page = index >>> pageShift;
+    const index = this.#appendLeaf(this.#cursors, key[0]! >>> regionShift);
+    const page = this.#leaves[index >>> pageShift]!;
     const slot = index & pageMask;
-    this.#leafHashes.pages[page]!.set(hash, slot * hashBytes);
-    this.#leafKeys.pages[page]!.set(key, slot * stateKeyBytes);
-    this.#leafValueHashes.pages[page]!.set(valueHash, slot * hashBytes);
+    page.hashes.set(hash, slot * hashBytes);
+    page.keys.set(key, slot * stateKeyBytes);
+    page.valueHashes.set(valueHash, slot * hashBytes);
     const values = this.#values;
     // The same array written a moment ago under another key (checked byte for byte, as a caller
     // could have changed it since) shares the stored bytes.
@@ -297,34 +405,29 @@ export class MemoryStateNodeStore implements StateNodeStore {
       location = values.append(value);
       values.recent.set(value, location);
     }
-    this.#setValueLocation(page, slot, location, value.length);
-    this.#leafCount = index + 1;
+    setValueLocation(page, slot, location, value.length);
     return -(index + 1);
   }
 
   /**
    * Copies leaf `ref` of `source` into this store as it is (hash, key, value hash, value), with
    * no allocation per node: the fast path of compaction (the store's incremental copy of the
-   * versions it keeps, decision 0032). The hashes are copied, not recomputed.
+   * versions it keeps, decision 0032). The hashes are copied, not recomputed. With `source`
+   * this store during a region copy, the leaf goes to the copy's fresh pages.
    */
   copyLeafFrom(source: MemoryStateNodeStore, ref: StateNodeRef): StateNodeRef {
-    assertInCopy(ref < 0 && -ref <= source.#leafCount, 'ref names a stored leaf of the source');
+    assertInCopy(ref < 0, 'ref names a stored leaf of the source');
     const from = -ref - 1;
-    const fromPage = from >>> pageShift;
+    const fromPage = source.#leafPage(from);
     const fromSlot = from & pageMask;
-    const index = this.#leafCount;
-    if (index === this.#leafCapacity) this.#growLeaves();
-    const page = index >>> pageShift;
+    assertInCopy(fromSlot < fromPage.used, 'ref names a stored leaf of the source');
+    const index = this.#appendLeaf(this.#cursorsForCopy(source), fromPage.region);
+    const page = this.#leaves[index >>> pageShift]!;
     const slot = index & pageMask;
-    copyBytes(source.#leafHashes.pages[fromPage]!, fromSlot, this.#leafHashes.pages[page]!, slot);
-    copyBytes(source.#leafKeys.pages[fromPage]!, fromSlot, this.#leafKeys.pages[page]!, slot);
-    copyBytes(
-      source.#leafValueHashes.pages[fromPage]!,
-      fromSlot,
-      this.#leafValueHashes.pages[page]!,
-      slot,
-    );
-    const locations = source.#leafValueLocations.pages[fromPage]!;
+    copyBytes(fromPage.hashes, fromSlot, page.hashes, slot);
+    copyBytes(fromPage.keys, fromSlot, page.keys, slot);
+    copyBytes(fromPage.valueHashes, fromSlot, page.valueHashes, slot);
+    const locations = fromPage.locations;
     const sourceLocation =
       locations[fromSlot * 3]! * valueLocationChunkFactor + locations[fromSlot * 3 + 1]!;
     const length = locations[fromSlot * 3 + 2]!;
@@ -346,8 +449,7 @@ export class MemoryStateNodeStore implements StateNodeStore {
     } else {
       this.#values.shared.add(location);
     }
-    this.#setValueLocation(page, slot, location, length);
-    this.#leafCount = index + 1;
+    setValueLocation(page, slot, location, length);
     return -(index + 1);
   }
 
@@ -361,46 +463,36 @@ export class MemoryStateNodeStore implements StateNodeStore {
     left: StateNodeRef,
     right: StateNodeRef,
   ): StateNodeRef {
-    assertInCopy(ref > 0 && ref <= source.#internalCount, 'ref names a stored internal node');
+    assertInCopy(ref > 0, 'ref names a stored internal node');
     const from = ref - 1;
-    const index = this.#internalCount;
-    if (index === this.#internalCapacity) {
-      assert(index < memoryStateNodesMax, 'memory state store has room for a node');
-      const capacity = this.#internalHashes.grow();
-      const childrenCapacity = this.#internalChildren.grow();
-      assert(childrenCapacity === capacity, 'internal-node columns grow together');
-      this.#internalCapacity = capacity;
-    }
-    const page = index >>> pageShift;
-    const slot = index & pageMask;
-    copyBytes(
-      source.#internalHashes.pages[from >>> pageShift]!,
-      from & pageMask,
-      this.#internalHashes.pages[page]!,
-      slot,
+    const fromPage = source.#internalPage(from);
+    const fromSlot = from & pageMask;
+    assertInCopy(fromSlot < fromPage.used, 'ref names a stored internal node');
+    const index = this.#appendInternal(
+      this.#cursorsForCopy(source),
+      this.#regionOfChildren(left, right),
     );
-    const children = this.#internalChildren.pages[page]!;
-    children[slot * 2] = left;
-    children[slot * 2 + 1] = right;
-    this.#internalCount = index + 1;
+    const page = this.#internal[index >>> pageShift]!;
+    const slot = index & pageMask;
+    copyBytes(fromPage.hashes, fromSlot, page.hashes, slot);
+    page.children[slot * 2] = left;
+    page.children[slot * 2 + 1] = right;
     return index + 1;
   }
 
-  /** Records where leaf (`page`, `slot`)'s value is. */
-  #setValueLocation(page: number, slot: number, location: number, length: number): void {
-    const locations = this.#leafValueLocations.pages[page]!;
-    locations[slot * 3] = Math.floor(location / valueLocationChunkFactor);
-    locations[slot * 3 + 1] = location % valueLocationChunkFactor;
-    locations[slot * 3 + 2] = length;
-  }
-
   copyHash(ref: StateNodeRef, target: Uint8Array, offset: number): void {
-    const pages = ref > 0 ? this.#internalHashes.pages : this.#leafHashes.pages;
-    const index = ref > 0 ? this.#internalIndex(ref) : this.#leafIndex(ref);
-    const page = pages[index >>> pageShift]!;
+    let hashes: Uint8Array;
+    let index: number;
+    if (ref > 0) {
+      index = this.#internalIndex(ref);
+      hashes = this.#internalPage(index).hashes;
+    } else {
+      index = this.#leafIndex(ref);
+      hashes = this.#leafPage(index).hashes;
+    }
     const start = (index & pageMask) * hashBytes;
     // A byte loop rather than `set(subarray(…))`: no view object is allocated per copy.
-    for (let i = 0; i < hashBytes; i++) target[offset + i] = page[start + i]!;
+    for (let i = 0; i < hashBytes; i++) target[offset + i] = hashes[start + i]!;
   }
 
   readHash(ref: StateNodeRef): Hash {
@@ -411,29 +503,29 @@ export class MemoryStateNodeStore implements StateNodeStore {
 
   leftChild(ref: StateNodeRef): StateNodeRef {
     const index = this.#internalIndex(ref);
-    return this.#internalChildren.pages[index >>> pageShift]![(index & pageMask) * 2]!;
+    return this.#internalPage(index).children[(index & pageMask) * 2]!;
   }
 
   rightChild(ref: StateNodeRef): StateNodeRef {
     const index = this.#internalIndex(ref);
-    return this.#internalChildren.pages[index >>> pageShift]![(index & pageMask) * 2 + 1]!;
+    return this.#internalPage(index).children[(index & pageMask) * 2 + 1]!;
   }
 
   readLeafKey(ref: StateNodeRef): Uint8Array {
     const index = this.#leafIndex(ref);
     const start = (index & pageMask) * stateKeyBytes;
-    return this.#leafKeys.pages[index >>> pageShift]!.slice(start, start + stateKeyBytes);
+    return this.#leafPage(index).keys.slice(start, start + stateKeyBytes);
   }
 
   readLeafValueHash(ref: StateNodeRef): Hash {
     const index = this.#leafIndex(ref);
     const start = (index & pageMask) * hashBytes;
-    return this.#leafValueHashes.pages[index >>> pageShift]!.slice(start, start + hashBytes);
+    return this.#leafPage(index).valueHashes.slice(start, start + hashBytes);
   }
 
   readLeafValue(ref: StateNodeRef): Uint8Array {
     const index = this.#leafIndex(ref);
-    const locations = this.#leafValueLocations.pages[index >>> pageShift]!;
+    const locations = this.#leafPage(index).locations;
     const slot = index & pageMask;
     const chunk = this.#values.chunks[locations[slot * 3]!]!;
     const offset = locations[slot * 3 + 1]!;
@@ -446,15 +538,16 @@ export class MemoryStateNodeStore implements StateNodeStore {
    * child pages directly instead of two checked calls per level (bench `contracts: execution`).
    */
   descend(ref: StateNodeRef, key: Uint8Array, depth: number): StateNodeRef {
-    assert(ref <= this.#internalCount, 'ref names a stored internal node');
-    const pages = this.#internalChildren.pages;
+    const pages = this.#internal;
     let at = ref;
     let bit = depth;
     while (at > 0) {
       assert(bit < stateKeyBytes * 8, 'internal nodes sit above depth 256');
       const index = at - 1;
+      const page = pages[index >>> pageShift];
+      assert(page !== undefined && (index & pageMask) < page.used, 'ref names a stored node');
       const goRight = (key[bit >>> 3]! >>> (7 - (bit & 7))) & 1;
-      at = pages[index >>> pageShift]![(index & pageMask) * 2 + goRight]!;
+      at = page.children[(index & pageMask) * 2 + goRight]!;
       bit += 1;
     }
     return at;
@@ -463,26 +556,36 @@ export class MemoryStateNodeStore implements StateNodeStore {
   /** Whether leaf `ref` holds `key`, compared in place (no copy of the stored key). */
   isLeafKey(ref: StateNodeRef, key: Uint8Array): boolean {
     const index = this.#leafIndex(ref);
-    const page = this.#leafKeys.pages[index >>> pageShift]!;
+    const keys = this.#leafPage(index).keys;
     const start = (index & pageMask) * stateKeyBytes;
     if (key.length !== stateKeyBytes) return false;
-    for (let i = 0; i < stateKeyBytes; i++) if (page[start + i] !== key[i]) return false;
+    for (let i = 0; i < stateKeyBytes; i++) if (keys[start + i] !== key[i]) return false;
     return true;
   }
 
   /** Node counts and allocated bytes. */
   stats(): MemoryStateNodeStoreStats {
     let bytes = 0;
-    for (const column of [this.#internalHashes, this.#internalChildren, this.#leafHashes]) {
-      bytes += column.bytesAllocated();
+    let internalNodes = 0;
+    let leaves = 0;
+    for (const page of this.#internal) {
+      if (page === undefined) continue;
+      internalNodes += page.used;
+      bytes += page.hashes.byteLength + page.children.byteLength;
     }
-    for (const column of [this.#leafKeys, this.#leafValueHashes, this.#leafValueLocations]) {
-      bytes += column.bytesAllocated();
+    for (const page of this.#leaves) {
+      if (page === undefined) continue;
+      leaves += page.used;
+      bytes +=
+        page.hashes.byteLength +
+        page.keys.byteLength +
+        page.valueHashes.byteLength +
+        page.locations.byteLength;
     }
     const valueBytes = this.#values.bytesAllocated();
     return {
-      internalNodes: this.#internalCount,
-      leaves: this.#leafCount,
+      internalNodes,
+      leaves,
       bytesAllocated: bytes + valueBytes,
       nodeBytesAllocated: bytes,
       valueBytesAllocated: valueBytes,
@@ -490,27 +593,116 @@ export class MemoryStateNodeStore implements StateNodeStore {
     };
   }
 
+  /** The cursors a copy from `source` appends with: the region copy's, or the store's own. */
+  #cursorsForCopy(source: MemoryStateNodeStore): Cursors {
+    if (source !== this) return this.#cursors;
+    assertInCopy(this.#copyRegion !== -1, 'a copy within a store is a region copy');
+    return this.#copyCursors;
+  }
+
+  #regionOfChildren(left: StateNodeRef, right: StateNodeRef): number {
+    if (left === stateEmptyRef) return this.regionOf(right);
+    if (right === stateEmptyRef) return this.regionOf(left);
+    const region = this.regionOf(left);
+    return region === this.regionOf(right) ? region : memoryStateTopRegion;
+  }
+
+  /** A slot for an internal node of `region` on the page `cursors` fill; returns its index. */
+  #appendInternal(cursors: Cursors, region: number): number {
+    let number = cursors.internal[region]!;
+    let page = number === -1 ? undefined : this.#internal[number];
+    if (page === undefined || page.used === memoryStatePageNodes) {
+      // A region's first page starts small and doubles; later ones are allocated full.
+      const capacity = page === undefined ? memoryStateFirstPageNodes : memoryStatePageNodes;
+      page = newInternalPage(capacity, region);
+      number = this.#newPageNumber(this.#internal, this.#freeInternalPages, page);
+      cursors.internal[region] = number;
+      if (cursors === this.#copyCursors) this.#copyInternalPages.add(number);
+    } else if (page.used * slotBytes === page.hashes.length) {
+      const capacity = Math.min(page.used * 2, memoryStatePageNodes);
+      page.hashes = grownArray(page.hashes, capacity * slotBytes);
+      page.children = grownArray(page.children, capacity * 2);
+    }
+    const slot = page.used;
+    page.used = slot + 1;
+    return number * memoryStatePageNodes + slot;
+  }
+
+  /** A slot for a leaf of `region` on the page `cursors` fill; returns its index. */
+  #appendLeaf(cursors: Cursors, region: number): number {
+    let number = cursors.leaf[region]!;
+    let page = number === -1 ? undefined : this.#leaves[number];
+    if (page === undefined || page.used === memoryStatePageNodes) {
+      const capacity = page === undefined ? memoryStateFirstPageNodes : memoryStatePageNodes;
+      page = newLeafPage(capacity, region);
+      number = this.#newPageNumber(this.#leaves, this.#freeLeafPages, page);
+      cursors.leaf[region] = number;
+      if (cursors === this.#copyCursors) this.#copyLeafPages.add(number);
+    } else if (page.used * slotBytes === page.hashes.length) {
+      const capacity = Math.min(page.used * 2, memoryStatePageNodes);
+      page.hashes = grownArray(page.hashes, capacity * slotBytes);
+      page.keys = grownArray(page.keys, capacity * slotBytes);
+      page.valueHashes = grownArray(page.valueHashes, capacity * slotBytes);
+      page.locations = grownArray(page.locations, capacity * 3);
+    }
+    const slot = page.used;
+    page.used = slot + 1;
+    return number * memoryStatePageNodes + slot;
+  }
+
+  #newPageNumber<P>(pages: (P | undefined)[], free: number[], page: P): number {
+    const reused = free.pop();
+    if (reused !== undefined) {
+      pages[reused] = page;
+      return reused;
+    }
+    assertInCopy(
+      (pages.length + 1) * memoryStatePageNodes <= memoryStateNodesMax,
+      'memory state store has room for a page',
+    );
+    pages.push(page);
+    return pages.length - 1;
+  }
+
   #internalIndex(ref: StateNodeRef): number {
     assert(ref > 0, 'ref names an internal node');
-    assert(ref <= this.#internalCount, 'ref names a stored internal node');
     return ref - 1;
   }
 
   #leafIndex(ref: StateNodeRef): number {
     assert(ref < 0, 'ref names a leaf');
-    assert(-ref <= this.#leafCount, 'ref names a stored leaf');
     return -ref - 1;
   }
 
-  #growLeaves(): void {
-    assert(this.#leafCount < memoryStateNodesMax, 'memory state store has room for a leaf');
-    const capacity = this.#leafHashes.grow();
-    const capacities = [
-      this.#leafKeys.grow(),
-      this.#leafValueHashes.grow(),
-      this.#leafValueLocations.grow(),
-    ];
-    for (const other of capacities) assert(other === capacity, 'leaf columns grow together');
-    this.#leafCapacity = capacity;
+  #internalPage(index: number): InternalPage {
+    const page = this.#internal[index >>> pageShift];
+    assertInCopy(
+      page !== undefined && (index & pageMask) < page.used,
+      'ref names a stored internal node',
+    );
+    return page;
   }
+
+  #leafPage(index: number): LeafPage {
+    const page = this.#leaves[index >>> pageShift];
+    assertInCopy(page !== undefined && (index & pageMask) < page.used, 'ref names a stored leaf');
+    return page;
+  }
+}
+
+/** Records where the value of leaf `slot` of `page` is. */
+function setValueLocation(page: LeafPage, slot: number, location: number, length: number): void {
+  const locations = page.locations;
+  locations[slot * 3] = Math.floor(location / valueLocationChunkFactor);
+  locations[slot * 3 + 1] = location % valueLocationChunkFactor;
+  locations[slot * 3 + 2] = length;
+}
+
+/** The numbers of the holes of a page table, highest first (the lowest is reused first). */
+function freePageNumbers(pages: readonly unknown[]): number[] {
+  const free: number[] = [];
+  for (let number = pages.length - 1; number >= 0; number--) {
+    if (pages[number] === undefined) free.push(number);
+  }
+  return free;
 }
