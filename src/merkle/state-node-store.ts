@@ -242,7 +242,6 @@ class StateValueChunks {
   }
 }
 
-
 /**
  * In-memory `StateNodeStore`, packed in typed-array pages: an internal node takes 40 bytes (hash,
  * two int32 children), a leaf 108 bytes (hash, key, value hash, value location) plus its value.
@@ -364,6 +363,11 @@ export class MemoryStateNodeStore implements StateNodeStore {
       }
     }
     next.#cursors = cursors;
+    // The values counted live so far go on being counted once, region after region.
+    next.#copiedShared = this.#copiedShared;
+    next.#copiedValueBytes = this.#copiedValueBytes;
+    this.#copiedShared = new Map();
+    this.#copiedValueBytes = 0;
     this.#copyRegion = -1;
     this.#copyCursors = newCursors();
     this.#cursors = newCursors();

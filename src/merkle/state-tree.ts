@@ -73,7 +73,12 @@ export {
   stateKeyBytes,
   stateValueBytesMax,
 } from './state-limits.ts';
-export { MemoryStateNodeStore, stateEmptyRef } from './state-node-store.ts';
+export {
+  MemoryStateNodeStore,
+  memoryStateRegions,
+  memoryStateTopRegion,
+  stateEmptyRef,
+} from './state-node-store.ts';
 export type {
   MemoryStateNodeStoreStats,
   StateLeafWrite,

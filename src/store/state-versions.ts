@@ -15,6 +15,7 @@ import {
   MemoryStateNodeStore,
   type StateNodeRef,
   type StateRoot,
+  memoryStateRegions,
   stateEmptyRef,
 } from '../merkle/index.ts';
 
@@ -48,6 +49,11 @@ export class StateVersions {
   #bytesAfterCompaction: number;
   #compactions = 0;
   #compaction: IncrementalCompaction | null = null;
+  /**
+   * During a compaction by regions (decision 0066): the region to copy next (the regions go
+   * one after another, one copy under way at a time). Null otherwise.
+   */
+  #cycle: { nextRegion: number } | null = null;
   /**
    * Bytes of the values the kept versions point to, measured by the last compaction (or at
    * open): a compaction copies the values too, into fresh chunks, only when the chunks hold more
@@ -120,8 +126,14 @@ export class StateVersions {
         const valueBytes = this.#nodes.stats().valueBytesAllocated;
         const valueBound =
           ((100 + this.#tunables.stateValueGarbagePercent) * this.#liveValueBytes) / 100;
+        // Values with more garbage than the bound are copied into fresh chunks, with every
+        // node, in one copy; otherwise the nodes are copied region by region, so that only one
+        // region's nodes exist twice at any moment.
+        const copyValues = valueBytes > valueBound;
+        if (!copyValues) this.#cycle = { nextRegion: 0 };
         this.#compaction = new IncrementalCompaction(this.#nodes, {
-          copyValues: valueBytes > valueBound,
+          copyValues,
+          region: copyValues ? null : 0,
         });
       }
     }
@@ -143,37 +155,60 @@ export class StateVersions {
    * store (callers' older handles keep the old store alive for as long as they hold them).
    */
   #step(budget: number): void {
+    let left = budget;
+    // A region finished with budget left goes straight on to the next one.
+    while (left > 0 && this.#compaction !== null) left = this.#stepOne(left);
+  }
+
+  /** `#step` for the copy under way; returns the budget left (0: the copy goes on later). */
+  #stepOne(budget: number): number {
     const compaction = this.#compaction;
     assert(compaction !== null, 'a compaction is under way');
     const heights = [...this.#versions.keys()].sort((a, b) => a - b);
     let left = budget;
     for (;;) {
       left = compaction.copy(left);
-      if (left <= 0) return;
+      if (left <= 0) return 0;
       const next = heights.find((height) => height > compaction.lastHeight);
       if (next === undefined) break;
       compaction.begin(next, this.#versions.get(next)!);
     }
+    const store = compaction.region === null ? compaction.to : compaction.from.finishRegionCopy();
     const copies = compaction.copies;
     for (const height of heights) {
       const copy = copies.get(height);
       assert(copy !== undefined, 'every kept version is copied');
-      this.#versions.set(height, copy);
+      this.#versions.set(height, { store, ref: copy.ref, keyCount: copy.keyCount });
     }
-    this.#nodes = compaction.to;
+    this.#nodes = store;
     this.#compaction = null;
-    this.#liveValueBytes = compaction.to.endCopy();
+    const cycle = this.#cycle;
+    if (cycle !== null) {
+      cycle.nextRegion += 1;
+      if (cycle.nextRegion < memoryStateRegions) {
+        this.#compaction = new IncrementalCompaction(store, {
+          copyValues: false,
+          region: cycle.nextRegion,
+        });
+        return left;
+      }
+      this.#cycle = null;
+    }
+    // The values the copied leaves point to, each once (over every region of a cycle).
+    this.#liveValueBytes = store.endCopy();
     this.#bytesAfterCompaction = this.#nodes.stats().bytesAllocated;
     this.#compactions++;
     if (compaction.copyValues) this.#valueCompactions++;
+    return 0;
   }
 
   stats(): StateMemoryStats {
     const compaction = this.#compaction;
     const copy = compaction?.to.stats();
     // A copy that shares the value chunks adds only its node pages.
+    // A region copy writes into the current store, which counts it already.
     const copying =
-      copy === undefined
+      copy === undefined || compaction!.region !== null
         ? 0
         : copy.nodeBytesAllocated + (compaction!.copyValues ? copy.valueBytesAllocated : 0);
     const current = this.#nodes.stats();
@@ -184,7 +219,7 @@ export class StateVersions {
       stateValueCompactions: this.#valueCompactions,
       stateStoreBytesAfterCompaction: this.#bytesAfterCompaction,
       stateCompactions: this.#compactions,
-      stateCompacting: this.#compaction !== null,
+      stateCompacting: this.#compaction !== null || this.#cycle !== null,
       stateVersionsInMemory: this.#versions.size,
     };
   }
@@ -222,6 +257,11 @@ class IncrementalCompaction {
   readonly to: MemoryStateNodeStore;
   /** Whether the values are copied into fresh chunks (else the copy shares the source's). */
   readonly copyValues: boolean;
+  /**
+   * The region copied (nodes of other regions are shared, not copied; `to` is `from`), or null
+   * for a copy of every node into a fresh store.
+   */
+  readonly region: number | null;
   /** The copies of the versions copied so far, by height. */
   readonly copies = new Map<number, StateRoot>();
   /** The height being copied or last copied (-1 before the first). */
@@ -231,12 +271,19 @@ class IncrementalCompaction {
   #source: StateRoot | null = null;
   #previous: { source: StateRoot; copy: StateNodeRef } | null = null;
 
-  constructor(from: MemoryStateNodeStore, options: { copyValues: boolean }) {
+  constructor(from: MemoryStateNodeStore, options: { copyValues: boolean; region: number | null }) {
     this.from = from;
     this.copyValues = options.copyValues;
-    this.to = options.copyValues
-      ? new MemoryStateNodeStore()
-      : new MemoryStateNodeStore({ sharingValuesOf: from });
+    this.region = options.region;
+    if (options.region !== null) {
+      assert(!options.copyValues, 'a region copy shares the value chunks');
+      from.beginRegionCopy(options.region);
+      this.to = from;
+    } else {
+      this.to = options.copyValues
+        ? new MemoryStateNodeStore()
+        : new MemoryStateNodeStore({ sharingValuesOf: from });
+    }
   }
 
   /** Starts copying the version of `height` (after the previous one is done). */
@@ -262,6 +309,7 @@ class IncrementalCompaction {
     const to = this.to;
     const stack = this.#stack;
     const results = this.#results;
+    const byRegion = this.region !== null;
     let left = budget;
     while (stack.length > 0) {
       if (left <= 0) return 0;
@@ -271,6 +319,12 @@ class IncrementalCompaction {
         if (ref === emptyRef || ref === twin) {
           stack.pop();
           results.push(ref === emptyRef ? emptyRef : frame.twinCopy);
+          continue;
+        }
+        if (byRegion && !from.copiesInRegionCopy(ref)) {
+          // Another region's subtree: its pages stay, and so does the reference.
+          stack.pop();
+          results.push(ref);
           continue;
         }
         if (ref < 0) {
