@@ -5,7 +5,8 @@
  * block), and CPU (% of one core) and peak RSS (VmHWM) per node; a progress display on stderr.
  * Issue 5's targets: ≥ 2,500 tx/s sustained, p50 < 1 s at half that load, RSS < 300 MB per node.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import cliProgress from 'cli-progress';
@@ -47,8 +48,27 @@ const measureSeconds = Number(process.env.BENCH_NET_MEASURE_S ?? 20);
  * `--max-semi-space-size=8` restores V8's semi-spaces).
  */
 const nodeOptions = process.env.BENCH_NET_NODE_OPTIONS ?? '';
+/**
+ * `BENCH_NET_CPU_PROF=<folder>` runs the nodes with the V8 CPU profiler of `bench:fhir`
+ * (`fhir-cpu-profile.ts`: `<pid>.cpuprofile` written at a graceful stop, which this bench then
+ * does instead of killing the nodes).
+ */
+const profileDir =
+  process.env.BENCH_NET_CPU_PROF === undefined ? null : resolve(process.env.BENCH_NET_CPU_PROF);
+const profilerImport =
+  profileDir === null
+    ? ''
+    : `--import=data:text/javascript;base64,${readFileSync(
+        new URL('./fhir-cpu-profile.ts', import.meta.url),
+      ).toString('base64')}`;
+if (profileDir !== null) {
+  mkdirSync(profileDir, { recursive: true });
+  process.env.BENCH_FHIR_CPU_PROF = profileDir;
+}
 // The node processes inherit this process's environment when they are spawned.
-process.env.NODE_OPTIONS = [process.env.NODE_OPTIONS ?? '', nodeOptions].join(' ').trim();
+process.env.NODE_OPTIONS = [process.env.NODE_OPTIONS ?? '', nodeOptions, profilerImport]
+  .join(' ')
+  .trim();
 /**
  * The nodes run the built JavaScript (decision 0046; `npm run bench:net` builds it first): with
  * `build`, a node whose build is stale refuses to start rather than run the sources through tsx
@@ -145,5 +165,7 @@ try {
   console.log(`all four nodes agree on ${Math.min(...heights)} blocks`);
 } finally {
   bar.stop();
+  // A graceful stop lets each profiled node write its profile.
+  if (profileDir !== null) await network.stopAll();
   await network.destroy();
 }
