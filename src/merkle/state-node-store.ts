@@ -150,6 +150,31 @@ function newLeafPage(capacity: number, region: number): LeafPage {
   };
 }
 
+/** How pages of one kind are made and grown. */
+interface PageKind<P> {
+  create(capacity: number, region: number): P;
+  /** Reallocates the page's arrays for `capacity` nodes, keeping what they hold. */
+  grow(page: P, capacity: number): void;
+}
+
+const internalPageKind: PageKind<InternalPage> = {
+  create: newInternalPage,
+  grow(page, capacity) {
+    page.hashes = grownArray(page.hashes, capacity * slotBytes);
+    page.children = grownArray(page.children, capacity * 2);
+  },
+};
+
+const leafPageKind: PageKind<LeafPage> = {
+  create: newLeafPage,
+  grow(page, capacity) {
+    page.hashes = grownArray(page.hashes, capacity * slotBytes);
+    page.keys = grownArray(page.keys, capacity * slotBytes);
+    page.valueHashes = grownArray(page.valueHashes, capacity * slotBytes);
+    page.locations = grownArray(page.locations, capacity * 3);
+  },
+};
+
 function grownArray<A extends Uint8Array | Int32Array | Uint32Array>(array: A, length: number): A {
   const grown = new (array.constructor as new (length: number) => A)(length);
   grown.set(array);
@@ -613,41 +638,52 @@ export class MemoryStateNodeStore implements StateNodeStore {
 
   /** A slot for an internal node of `region` on the page `cursors` fill; returns its index. */
   #appendInternal(cursors: Cursors, region: number): number {
-    let number = cursors.internal[region]!;
-    let page = number === -1 ? undefined : this.#internal[number];
-    if (page === undefined || page.used === memoryStatePageNodes) {
-      // A region's first page starts small and doubles; later ones are allocated full.
-      const capacity = page === undefined ? memoryStateFirstPageNodes : memoryStatePageNodes;
-      page = newInternalPage(capacity, region);
-      number = this.#newPageNumber(this.#internal, this.#freeInternalPages, page);
-      cursors.internal[region] = number;
-      if (cursors === this.#copyCursors) this.#copyInternalPages.add(number);
-    } else if (page.used * slotBytes === page.hashes.length) {
-      const capacity = Math.min(page.used * 2, memoryStatePageNodes);
-      page.hashes = grownArray(page.hashes, capacity * slotBytes);
-      page.children = grownArray(page.children, capacity * 2);
-    }
-    const slot = page.used;
-    page.used = slot + 1;
-    return number * memoryStatePageNodes + slot;
+    const copying = cursors === this.#copyCursors;
+    return this.#append(internalPageKind, region, {
+      pages: this.#internal,
+      free: this.#freeInternalPages,
+      cursors: cursors.internal,
+      copied: copying ? this.#copyInternalPages : null,
+    });
   }
 
   /** A slot for a leaf of `region` on the page `cursors` fill; returns its index. */
   #appendLeaf(cursors: Cursors, region: number): number {
-    let number = cursors.leaf[region]!;
-    let page = number === -1 ? undefined : this.#leaves[number];
+    const copying = cursors === this.#copyCursors;
+    return this.#append(leafPageKind, region, {
+      pages: this.#leaves,
+      free: this.#freeLeafPages,
+      cursors: cursors.leaf,
+      copied: copying ? this.#copyLeafPages : null,
+    });
+  }
+
+  /**
+   * A slot on the page of `region` that `table.cursors` names, starting a page when there is
+   * none or it is full (a region's first page starts small and doubles; later ones are
+   * allocated full); returns the slot's index. `table.copied` collects the pages a region copy
+   * starts.
+   */
+  #append<P extends InternalPage | LeafPage>(
+    kind: PageKind<P>,
+    region: number,
+    table: {
+      pages: (P | undefined)[];
+      free: number[];
+      cursors: Int32Array;
+      copied: Set<number> | null;
+    },
+  ): number {
+    let number = table.cursors[region]!;
+    let page = number === -1 ? undefined : table.pages[number];
     if (page === undefined || page.used === memoryStatePageNodes) {
       const capacity = page === undefined ? memoryStateFirstPageNodes : memoryStatePageNodes;
-      page = newLeafPage(capacity, region);
-      number = this.#newPageNumber(this.#leaves, this.#freeLeafPages, page);
-      cursors.leaf[region] = number;
-      if (cursors === this.#copyCursors) this.#copyLeafPages.add(number);
+      page = kind.create(capacity, region);
+      number = this.#newPageNumber(table.pages, table.free, page);
+      table.cursors[region] = number;
+      table.copied?.add(number);
     } else if (page.used * slotBytes === page.hashes.length) {
-      const capacity = Math.min(page.used * 2, memoryStatePageNodes);
-      page.hashes = grownArray(page.hashes, capacity * slotBytes);
-      page.keys = grownArray(page.keys, capacity * slotBytes);
-      page.valueHashes = grownArray(page.valueHashes, capacity * slotBytes);
-      page.locations = grownArray(page.locations, capacity * 3);
+      kind.grow(page, Math.min(page.used * 2, memoryStatePageNodes));
     }
     const slot = page.used;
     page.used = slot + 1;
