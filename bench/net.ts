@@ -108,7 +108,7 @@ const nodes = nodeProcessEnvironment(process.env);
 try {
   await network.startValidators();
   console.log(
-    `bench:net — 4 validator processes on 127.0.0.1 (MEDLEDGER_RUN ${process.env.MEDLEDGER_RUN}, NODE_OPTIONS ${JSON.stringify(nodes.NODE_OPTIONS)}, MALLOC_ARENA_MAX ${nodes.MALLOC_ARENA_MAX}, MALLOC_MMAP_THRESHOLD_ ${nodes.MALLOC_MMAP_THRESHOLD_}), chain ${network.chainId}; warm-up ${warmupSeconds} s, measured ${measureSeconds} s per level`,
+    `bench:net — 4 validator processes on 127.0.0.1 (MEDLEDGER_RUN ${process.env.MEDLEDGER_RUN}, NODE_OPTIONS ${JSON.stringify(nodes.NODE_OPTIONS)}, MALLOC_ARENA_MAX ${nodes.MALLOC_ARENA_MAX}, MALLOC_MMAP_THRESHOLD_ ${nodes.MALLOC_MMAP_THRESHOLD_}, MEDLEDGER_HEAP_GROWING_PERCENT ${nodes.MEDLEDGER_HEAP_GROWING_PERCENT}), chain ${network.chainId}; warm-up ${warmupSeconds} s, measured ${measureSeconds} s per level`,
   );
   const pids = network.processes.map((p) => p.pid!);
   let firstSigner = 0;

@@ -11,7 +11,13 @@ import type { Logger } from 'pino';
 import { startApiServer } from '../api/index.ts';
 import { MedLedgerError, toHex } from '../base/index.ts';
 import { loadEd25519KeyFile } from '../keys/index.ts';
-import { type NodeConfig, collectGarbageNow, startNode } from '../node/index.ts';
+import {
+  type NodeConfig,
+  collectGarbageNow,
+  heapGrowingPercentVariable,
+  setHeapGrowingPercent,
+  startNode,
+} from '../node/index.ts';
 import { demoSignIn } from './demo-sign-in.ts';
 import { findFreePorts } from './network-files.ts';
 import { type RecordsWiring, startRecords } from './start-records.ts';
@@ -31,6 +37,10 @@ export async function startNodeProcess(options: {
   demoSignInFolder?: string;
 }): Promise<void> {
   const { config, logger, print } = options;
+  // Before the node loads anything, so that every collection uses it (decision 0067).
+  const heapGrowingPercent = setHeapGrowingPercent(process.env[heapGrowingPercentVariable]);
+  if (heapGrowingPercent !== null)
+    logger.info({ heapGrowingPercent }, 'V8 heap growing factor set');
   let fatal: unknown = null;
   let wake: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => {

@@ -7,7 +7,11 @@ export {
   verifyThreadCount,
 } from './start-node.ts';
 export { NodeError, NodeErrorCode } from './errors.ts';
-export { collectGarbageNow } from './collect-garbage.ts';
+export {
+  collectGarbageNow,
+  heapGrowingPercentVariable,
+  setHeapGrowingPercent,
+} from './collect-garbage.ts';
 export { nodeLimits, nodeConsensusTimeouts, NodeChannel } from './limits.ts';
 export type {
   NodeConfig,
