@@ -50,11 +50,6 @@ export class StateVersions {
   #compactions = 0;
   #compaction: IncrementalCompaction | null = null;
   /**
-   * During a compaction by regions (decision 0066): the region to copy next (the regions go
-   * one after another, one copy under way at a time). Null otherwise.
-   */
-  #cycle: { nextRegion: number } | null = null;
-  /**
    * Bytes of the values the kept versions point to, measured by the last compaction (or at
    * open): a compaction copies the values too, into fresh chunks, only when the chunks hold more
    * garbage than `stateValueGarbagePercent` of this; otherwise the copy shares them (decision 0045).
@@ -130,7 +125,6 @@ export class StateVersions {
         // node, in one copy; otherwise the nodes are copied region by region, so that only one
         // region's nodes exist twice at any moment.
         const copyValues = valueBytes > valueBound;
-        if (!copyValues) this.#cycle = { nextRegion: 0 };
         this.#compaction = new IncrementalCompaction(this.#nodes, {
           copyValues,
           region: copyValues ? null : 0,
@@ -182,17 +176,14 @@ export class StateVersions {
     }
     this.#nodes = store;
     this.#compaction = null;
-    const cycle = this.#cycle;
-    if (cycle !== null) {
-      cycle.nextRegion += 1;
-      if (cycle.nextRegion < memoryStateRegions) {
-        this.#compaction = new IncrementalCompaction(store, {
-          copyValues: false,
-          region: cycle.nextRegion,
-        });
-        return left;
-      }
-      this.#cycle = null;
+    // The regions go one after another (decision 0066); the compaction ends with the last.
+    const nextRegion = compaction.region === null ? memoryStateRegions : compaction.region + 1;
+    if (nextRegion < memoryStateRegions) {
+      this.#compaction = new IncrementalCompaction(store, {
+        copyValues: false,
+        region: nextRegion,
+      });
+      return left;
     }
     // The values the copied leaves point to, each once (over every region of a cycle).
     this.#liveValueBytes = store.endCopy();
@@ -219,7 +210,7 @@ export class StateVersions {
       stateValueCompactions: this.#valueCompactions,
       stateStoreBytesAfterCompaction: this.#bytesAfterCompaction,
       stateCompactions: this.#compactions,
-      stateCompacting: this.#compaction !== null || this.#cycle !== null,
+      stateCompacting: this.#compaction !== null,
       stateVersionsInMemory: this.#versions.size,
     };
   }
