@@ -29,6 +29,7 @@ export {
   txSigningTag,
   txIdTag,
   transactionSigningHash,
+  transactionSigningHashOfEncoding,
   signTransaction,
   encodeTransaction,
   decodeTransaction,
