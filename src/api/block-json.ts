@@ -5,6 +5,7 @@
  */
 import { toHex } from '../base/index.ts';
 import { type Commit, type Transaction, transactionId } from '../chain/index.ts';
+import type { Hash } from '../crypto/index.ts';
 import { encodeCbor } from '../codec/index.ts';
 import type { Receipt } from '../contracts/index.ts';
 import type { CommittedBlock, TransactionLocation } from '../node/index.ts';
@@ -22,10 +23,13 @@ export function commitJson(commit: Commit) {
   };
 }
 
-/** A transaction as JSON: its id, kind, signer and nonce, and its body as hex CBOR. */
-export function transactionJson(tx: Transaction) {
+/**
+ * A transaction as JSON: its id, kind, signer and nonce, and its body as hex CBOR. `id` is for a
+ * caller that holds the id already (a committed block's receipts), so that it is not hashed again.
+ */
+export function transactionJson(tx: Transaction, id: Hash = transactionId(tx)) {
   return {
-    id: toHex(transactionId(tx)),
+    id: toHex(id),
     chainId: tx.chainId,
     kind: tx.kind,
     signer: toHex(tx.signer),
@@ -64,7 +68,8 @@ export function committedBlockJson(committed: CommittedBlock) {
       validatorsHash: toHex(header.validatorsHash),
       proposer: toHex(header.proposer),
     },
-    txs: txs.map(transactionJson),
+    // Execution gives one receipt per transaction, in order, and each names its transaction's id.
+    txs: txs.map((tx, index) => transactionJson(tx, committed.receipts[index]?.txId)),
     lastCommit: lastCommit === null ? null : commitJson(lastCommit),
     commit: commitJson(committed.commit),
     receipts: committed.receipts.map(receiptJson),
