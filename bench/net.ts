@@ -6,6 +6,7 @@
  * Issue 5's targets: ≥ 2,500 tx/s sustained, p50 < 1 s at half that load, RSS < 300 MB per node.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
@@ -85,6 +86,15 @@ function cpuTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12]);
 }
 
+/** Busy and total clock ticks of the whole machine, all cores (the first line of /proc/stat). */
+function machineTicks(): { busy: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1);
+  const ticks = fields.map(Number);
+  const total = ticks.reduce((sum, value) => sum + value, 0);
+  // idle and iowait are the 4th and 5th fields.
+  return { busy: total - ticks[3]! - ticks[4]!, total };
+}
+
 function peakRssMegabytes(pid: number): number {
   const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match === null ? Number.NaN : Number(match[1]) / 1024;
@@ -134,6 +144,8 @@ try {
     const startCommitted = load.committed;
     const startLatencies = load.latenciesMs.length;
     const startTicks = pids.map(cpuTicks);
+    const startLoadCpu = process.cpuUsage();
+    const startMachine = machineTicks();
     const start = performance.now();
     for (let s = 1; s <= measureSeconds; s++) {
       await sleep(1000);
@@ -149,6 +161,11 @@ try {
     const cpu = pids.map(
       (pid, i) => ((cpuTicks(pid) - startTicks[i]!) / clockTicksPerSecond / seconds) * 100,
     );
+    const loadCpu = process.cpuUsage(startLoadCpu);
+    const loadCpuPercent = ((loadCpu.user + loadCpu.system) / 1e6 / seconds) * 100;
+    const machine = machineTicks();
+    const machineBusy =
+      ((machine.busy - startMachine.busy) / (machine.total - startMachine.total)) * 100;
     bar.stop();
     await load.close();
     console.log(
@@ -158,6 +175,9 @@ try {
     );
     console.log(
       `             CPU per node ${cpu.map((c) => `${c.toFixed(0)}%`).join(' ')}; peak RSS per node ${pids.map((pid) => `${peakRssMegabytes(pid).toFixed(0)} MB`).join(' ')}`,
+    );
+    console.log(
+      `             load generator (this process: signing, HTTP, observer) ${loadCpuPercent.toFixed(0)}% of a core; machine busy ${machineBusy.toFixed(0)}% of ${availableParallelism()} cores`,
     );
   }
   const heights = await network.heights();

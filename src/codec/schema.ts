@@ -622,17 +622,23 @@ type RememberedEncoding = { readonly bytes: Uint8Array; readonly levels: number 
  * Freezes `value` and every plain object and array inside it, so that an encoding kept for it
  * cannot go stale by a field being set. Byte arrays cannot be frozen and are left as they are.
  */
-function freezeDeeply(value: unknown): void {
+function freezeDeeply(value: object): void {
   const pending: unknown[] = [value];
   while (pending.length > 0) {
     const item = pending.pop();
     if (typeof item !== 'object' || item === null || ArrayBuffer.isView(item)) continue;
+    // A block's transactions were frozen whole when they were written, just before it.
+    if (frozenDeeply.has(item)) continue;
     Object.freeze(item);
     for (const key in item) {
       if (Object.hasOwn(item, key)) pending.push((item as Record<string, unknown>)[key]);
     }
   }
+  frozenDeeply.add(value);
 }
+
+/** Values that `freezeDeeply` froze whole: their parts need no second visit. */
+const frozenDeeply = new WeakSet<object>();
 
 /**
  * A chain object: encoded as `[typeTag, version, ...fields]`, with the type tag from the
