@@ -29,7 +29,6 @@ export {
   txSigningTag,
   txIdTag,
   transactionSigningHash,
-  transactionSigningHashOfEncoding,
   signTransaction,
   encodeTransaction,
   decodeTransaction,

@@ -32,7 +32,6 @@ const round = () => uint({ max: chainLimits.roundMax });
  */
 export const TransactionSchema = defineObject('Transaction', {
   version: 1,
-  rememberEncodings: true,
   fields: {
     chainId: chainId(),
     kind: text({ bytesMin: 1, bytesMax: chainLimits.txKindBytesMax }),
@@ -66,7 +65,6 @@ export type ValidatorSet = Infer<typeof ValidatorSetSchema>;
 /** The block header of DESIGN.md; its hash is the block's hash. `time` is in Unix milliseconds. */
 export const BlockHeaderSchema = defineObject('BlockHeader', {
   version: 1,
-  rememberEncodings: true,
   fields: {
     chainId: chainId(),
     height: height(),
@@ -149,7 +147,6 @@ export type Commit = Infer<typeof CommitSchema>;
 /** A block: its header, its transactions, and the commit of the previous block (none at 1). */
 export const BlockSchema = defineObject('Block', {
   version: 1,
-  rememberEncodings: true,
   fields: {
     header: BlockHeaderSchema,
     txs: array(TransactionSchema, { itemsMax: chainLimits.blockTxCountMax }),

@@ -2,7 +2,7 @@
  * Signing, hashing and validating transactions (DESIGN.md "The chain": `{chainId, kind, body,
  * signer, nonce, signature}`, Ed25519 over a domain-separated hash).
  */
-import { assert, equalBytes, shortHex, utf8 } from '../base/index.ts';
+import { equalBytes, shortHex, utf8 } from '../base/index.ts';
 import {
   type Hash,
   type Ed25519KeyPair,
@@ -10,7 +10,7 @@ import {
   ed25519Verify,
   hashTagged,
 } from '../crypto/index.ts';
-import { cborArrayItemOffsets, cborHeadLength, encodeCbor } from '../codec/index.ts';
+import { encodeCbor } from '../codec/index.ts';
 import { ChainError } from './errors.ts';
 import { chainLimits } from './limits.ts';
 import { type Transaction, TransactionSchema, type UnsignedTransaction } from './schemas.ts';
@@ -33,41 +33,6 @@ export function transactionSigningHash(tx: UnsignedTransaction): Hash {
     txSigningTag,
     utf8(tx.chainId),
     encodeCbor([tx.kind, tx.body, tx.signer, tx.nonce]),
-  );
-}
-
-/**
- * Items of a transaction's encoding `[typeTag, version, chainId, kind, body, signer, nonce,
- * signature]` up to the signature; `kind` to `nonce` are the signed fields, in that order.
- */
-const itemsBeforeSignature = 7;
-const chainIdItem = 2;
-const kindItem = 3;
-/** The head of a CBOR array of four items (RFC 8949 §3.1: major type 4, argument 4). */
-const fourItemArrayHead = 0x84;
-assert(
-  TransactionSchema.fieldNames.join() === 'chainId,kind,body,signer,nonce,signature',
-  'the signed fields of a transaction are encoded one after the other, kind to nonce',
-);
-
-/**
- * `transactionSigningHash` of the transaction whose canonical encoding is `encoded`, taken from
- * those bytes: the fields `kind` to `nonce` lie in the encoding one after the other, each in its
- * canonical form, so `0x84 ‖ those bytes` is `CBOR([kind, body, signer, nonce])` and nothing has
- * to be encoded again. For a node that holds a transaction's bytes (admission, block checks).
- */
-export function transactionSigningHashOfEncoding(encoded: Uint8Array): Hash {
-  const offsets = cborArrayItemOffsets(encoded, itemsBeforeSignature);
-  const chainIdStart = offsets[chainIdItem]!;
-  const kindStart = offsets[kindItem]!;
-  const signedEnd = offsets[itemsBeforeSignature]!;
-  const signed = new Uint8Array(1 + signedEnd - kindStart);
-  signed[0] = fourItemArrayHead;
-  signed.set(encoded.subarray(kindStart, signedEnd), 1);
-  return hashTagged(
-    txSigningTag,
-    encoded.subarray(chainIdStart + cborHeadLength(encoded, chainIdStart), kindStart),
-    signed,
   );
 }
 

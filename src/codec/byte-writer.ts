@@ -104,17 +104,6 @@ export class ByteWriter {
     this.length += utf8Length;
   }
 
-  /** How many bytes were written so far: where the next item starts. */
-  get written(): number {
-    return this.length;
-  }
-
-  /** A new array holding the bytes written from `start` (an earlier `written`) on. */
-  copyFrom(start: number): Uint8Array {
-    assert(start >= 0 && start <= this.length, 'a copy starts at a written offset');
-    return this.buffer.slice(start, this.length);
-  }
-
   /** The bytes written so far, in a new array of exactly that length. */
   finish(): Uint8Array {
     return this.buffer.slice(0, this.length);

@@ -5,7 +5,6 @@ export { decodeCbor, type DecodeCborOptions } from './decode-cbor.ts';
 export type { CborValue, CborMap } from './cbor-value.ts';
 export { CodecError, CodecErrorCode, type CodecErrorDetails } from './codec-error.ts';
 export { codecBytesMax, codecDepthMax } from './limits.ts';
-export { cborArrayItemOffsets, cborHeadLength } from './scan-cbor.ts';
 export { TypeTag, typeTagName, type TypeTagName, type TypeTagNumber } from './type-tags.ts';
 export {
   Schema,

@@ -15,7 +15,6 @@ import { decodeCbor } from './decode-cbor.ts';
 import type { DecodeCborOptions } from './decode-cbor.ts';
 import { checkText, valueError, writeCborValue } from './encode-cbor.ts';
 import { codecDepthMax } from './limits.ts';
-import { cborNestingLevels } from './scan-cbor.ts';
 import { TypeTag, typeTagName } from './type-tags.ts';
 import type { TypeTagName } from './type-tags.ts';
 
@@ -602,43 +601,7 @@ export function struct<const F extends Fields>(fields: F): Schema<InferFields<F>
 }
 
 /** The definition of a chain object: its version and its fields in encoding order. */
-export type ObjectDefinition<F extends Fields> = {
-  readonly version: number;
-  readonly fields: F;
-  /**
-   * Keep each value's encoding once it was written, and write those bytes again whenever the
-   * same object is encoded, alone or inside another object (decision 0076). The value is frozen
-   * when its encoding is kept (its byte arrays are not: they must never be written to). For
-   * the objects a node encodes again and again: a transaction is hashed, gossiped, put in a
-   * proposal, saved in the signing record and committed.
-   */
-  readonly rememberEncodings?: boolean;
-};
-
-/** An encoding kept by an `ObjectSchema` that remembers encodings, with its nesting levels. */
-type RememberedEncoding = { readonly bytes: Uint8Array; readonly levels: number };
-
-/**
- * Freezes `value` and every plain object and array inside it, so that an encoding kept for it
- * cannot go stale by a field being set. Byte arrays cannot be frozen and are left as they are.
- */
-function freezeDeeply(value: object): void {
-  const pending: unknown[] = [value];
-  while (pending.length > 0) {
-    const item = pending.pop();
-    if (typeof item !== 'object' || item === null || ArrayBuffer.isView(item)) continue;
-    // A block's transactions were frozen whole when they were written, just before it.
-    if (frozenDeeply.has(item)) continue;
-    Object.freeze(item);
-    for (const key in item) {
-      if (Object.hasOwn(item, key)) pending.push((item as Record<string, unknown>)[key]);
-    }
-  }
-  frozenDeeply.add(value);
-}
-
-/** Values that `freezeDeeply` froze whole: their parts need no second visit. */
-const frozenDeeply = new WeakSet<object>();
+export type ObjectDefinition<F extends Fields> = { readonly version: number; readonly fields: F };
 
 /**
  * A chain object: encoded as `[typeTag, version, ...fields]`, with the type tag from the
@@ -653,8 +616,6 @@ export class ObjectSchema<F extends Fields> extends Schema<InferFields<F>> {
   readonly fieldNames: readonly string[];
   protected override readonly rootName: string;
   private readonly fields: FieldCodec;
-  /** Encodings kept by object identity, when the definition asks for it. */
-  readonly #encodings: WeakMap<object, RememberedEncoding> | null;
 
   constructor(
     readonly name: TypeTagName,
@@ -670,32 +631,15 @@ export class ObjectSchema<F extends Fields> extends Schema<InferFields<F>> {
     this.fields = new FieldCodec(fieldList(definition.fields));
     this.fieldNames = this.fields.names;
     this.expected = `a ${name} (type ${this.typeTag})`;
-    this.#encodings = definition.rememberEncodings === true ? new WeakMap() : null;
   }
 
   write(writer: ByteWriter, value: unknown, path: FieldPath, depth: number): void {
-    const encodings = this.#encodings;
-    if (encodings !== null && typeof value === 'object' && value !== null) {
-      const remembered = encodings.get(value);
-      // Deeper than where it was first written, the same bytes may break the depth limit: then
-      // the value is written afresh, and the error names the field that is too deep.
-      if (remembered !== undefined && depth + remembered.levels <= codecDepthMax) {
-        writer.writeBytes(remembered.bytes);
-        return;
-      }
-    }
-    const start = writer.written;
     const object = this.fields.checkShape(value, path, `${this.expected} as a plain object`);
     checkDepth(path, depth);
     writer.writeHead(MajorType.array, 2 + this.fieldNames.length);
     writer.writeHead(MajorType.unsignedInteger, this.typeTag);
     writer.writeHead(MajorType.unsignedInteger, this.version);
     this.fields.write(writer, object, path, depth + 1);
-    if (encodings !== null) {
-      const bytes = writer.copyFrom(start);
-      freezeDeeply(object);
-      encodings.set(object, { bytes, levels: cborNestingLevels(bytes) });
-    }
   }
 
   /** `[tag, version, …n fields]`, for errors. */

@@ -20,7 +20,7 @@ import {
   encodeTransaction,
   transactionIdOfEncoding,
   transactionRoot,
-  transactionSigningHashOfEncoding,
+  transactionSigningHash,
   validatorSetHash,
 } from '../chain/index.ts';
 import {
@@ -188,20 +188,19 @@ export class ChainApplication {
     if (height !== this.height + 1) return `block ${height} is not the next height`;
     const ids: string[] = [];
     const txIds: Hash[] = [];
-    const unverified: { index: number; tx: Transaction; encoded: Uint8Array; idHex: string }[] = [];
+    const unverified: { index: number; tx: Transaction; idHex: string }[] = [];
     for (const [index, tx] of block.txs.entries()) {
-      const encoded = encodeTransaction(tx);
-      const id = transactionIdOfEncoding(encoded);
+      const id = transactionIdOfEncoding(encodeTransaction(tx));
       const idHex = toHex(id);
       txIds.push(id);
       ids.push(idHex);
-      if (!this.#mempool.isVerified(idHex)) unverified.push({ index, tx, encoded, idHex });
+      if (!this.#mempool.isVerified(idHex)) unverified.push({ index, tx, idHex });
     }
     if (unverified.length > 0) {
       const verdicts = await this.#pool.verifyBatch(
-        unverified.map(({ tx, encoded }) => ({
+        unverified.map(({ tx }) => ({
           publicKey: tx.signer,
-          message: transactionSigningHashOfEncoding(encoded),
+          message: transactionSigningHash(tx),
           signature: tx.signature,
         })),
       );

@@ -25,7 +25,7 @@ import {
   encodeBlock,
   signTransaction,
   transactionIdOfEncoding,
-  transactionSigningHashOfEncoding,
+  transactionSigningHash,
   encodeTransaction,
 } from '../chain/index.ts';
 import { CodecError } from '../codec/index.ts';
@@ -901,7 +901,7 @@ class Node implements RunningNode {
     assert(
       ed25519Verify({
         publicKey: this.nodeKey,
-        message: transactionSigningHashOfEncoding(entry.encoded),
+        message: transactionSigningHash(tx),
         signature: tx.signature,
       }),
       'the node key signs own transactions that verify',
@@ -1036,7 +1036,7 @@ class Node implements RunningNode {
         .verifyBatch(
           batch.map(({ entry }) => ({
             publicKey: entry.tx.signer,
-            message: transactionSigningHashOfEncoding(entry.encoded),
+            message: transactionSigningHash(entry.tx),
             signature: entry.tx.signature,
           })),
         )

@@ -13,10 +13,8 @@ import {
   signTransaction,
   transactionId,
   transactionSigningHash,
-  transactionSigningHashOfEncoding,
 } from '../../src/chain/index.ts';
 import { CodecError } from '../../src/codec/index.ts';
-import { cborValue } from '../codec/arbitraries.ts';
 import { chainId, keyPairOf, transaction, assertChainError } from './fixtures.ts';
 
 const signer = keyPairOf('practitioner');
@@ -100,27 +98,4 @@ test('decoding refuses truncated, extended and mistyped encodings with CodecErro
   const wrongTag = bytes.slice();
   wrongTag[1] = 3; // the type tag follows the array head: 3 is a Vote
   assert.throws(() => decodeTransaction(wrongTag), /expected a Transaction/);
-});
-
-test('the signing hash taken from a transaction encoding is the signing hash of its fields', () => {
-  const unsigned = fc.record({
-    chainId: fc.string({ minLength: 1, maxLength: 24 }),
-    kind: fc.constantFrom('record.anchor', 'consent.grant', 'a', 'x.y-z'),
-    body: cborValue,
-    nonce: fc.oneof(fc.nat(), fc.constantFrom(23, 24, 255, 256, 65_536, Number.MAX_SAFE_INTEGER)),
-  });
-  fc.assert(
-    fc.property(unsigned, (fields) => {
-      const tx = signTransaction({
-        unsigned: { ...fields, signer: signer.publicKey },
-        keyPair: signer,
-      });
-      const encoded = encodeTransaction(tx);
-      assert.deepEqual(transactionSigningHashOfEncoding(encoded), transactionSigningHash(tx));
-      // The twin: another nonce in the bytes gives another hash, which the signature misses.
-      const other = encodeTransaction({ ...tx, nonce: tx.nonce === 0 ? 1 : tx.nonce - 1 });
-      assert.notDeepEqual(transactionSigningHashOfEncoding(other), transactionSigningHash(tx));
-    }),
-    { numRuns: 200 },
-  );
 });
