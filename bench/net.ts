@@ -2,7 +2,8 @@
  * `npm run bench:net`: four validator processes on this machine under a closed-loop load of
  * signed record-anchor transactions sent over HTTP, at three load levels (concurrent clients).
  * Prints, per level, committed tx/s, p50/p95/p99 commit latency (submit → seen in a committed
- * block), and CPU (% of one core) and peak RSS (VmHWM) per node; a progress display on stderr.
+ * block), CPU (% of one core), garbage-collection pauses and peak RSS (VmHWM) per node, the load
+ * generator's own CPU and how busy the whole machine was; a progress display on stderr.
  * Issue 5's targets: ≥ 2,500 tx/s sustained, p50 < 1 s at half that load, RSS < 300 MB per node.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -95,6 +96,19 @@ function machineTicks(): { busy: number; total: number } {
   return { busy: total - ticks[3]! - ticks[4]!, total };
 }
 
+/** A node's garbage-collection pauses so far (`medledger_gc_seconds_total`), in seconds. */
+async function gcSeconds(url: string): Promise<{ all: number; minor: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  let all = 0;
+  let minor = 0;
+  for (const match of text.matchAll(/^medledger_gc_seconds_total\{kind="(\w+)"\} (\S+)$/gm)) {
+    const seconds = Number(match[2]);
+    all += seconds;
+    if (match[1] === 'minor') minor += seconds;
+  }
+  return { all, minor };
+}
+
 function peakRssMegabytes(pid: number): number {
   const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match === null ? Number.NaN : Number(match[1]) / 1024;
@@ -144,6 +158,7 @@ try {
     const startCommitted = load.committed;
     const startLatencies = load.latenciesMs.length;
     const startTicks = pids.map(cpuTicks);
+    const startGc = await Promise.all(pids.map((_, i) => gcSeconds(network.url(i))));
     const startLoadCpu = process.cpuUsage();
     const startMachine = machineTicks();
     const start = performance.now();
@@ -161,6 +176,7 @@ try {
     const cpu = pids.map(
       (pid, i) => ((cpuTicks(pid) - startTicks[i]!) / clockTicksPerSecond / seconds) * 100,
     );
+    const endGc = await Promise.all(pids.map((_, i) => gcSeconds(network.url(i))));
     const loadCpu = process.cpuUsage(startLoadCpu);
     const loadCpuPercent = ((loadCpu.user + loadCpu.system) / 1e6 / seconds) * 100;
     const machine = machineTicks();
@@ -175,6 +191,15 @@ try {
     );
     console.log(
       `             CPU per node ${cpu.map((c) => `${c.toFixed(0)}%`).join(' ')}; peak RSS per node ${pids.map((pid) => `${peakRssMegabytes(pid).toFixed(0)} MB`).join(' ')}`,
+    );
+    const gcShare = (i: number, kind: 'minor' | 'all'): string => {
+      const start = startGc[i]!;
+      const end = endGc[i]!;
+      const spent = kind === 'all' ? end.all - start.all : end.minor - start.minor;
+      return `${((spent / seconds) * 100).toFixed(0)}%`;
+    };
+    console.log(
+      `             GC pauses per node (% of wall time) ${pids.map((_, i) => gcShare(i, 'all')).join(' ')}, of which scavenges ${pids.map((_, i) => gcShare(i, 'minor')).join(' ')}`,
     );
     console.log(
       `             load generator (this process: signing, HTTP, observer) ${loadCpuPercent.toFixed(0)}% of a core; machine busy ${machineBusy.toFixed(0)}% of ${availableParallelism()} cores`,

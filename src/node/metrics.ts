@@ -1,9 +1,40 @@
 /**
  * The node's Prometheus metrics (`GET /metrics`, prom-client): height, round, peers, mempool
- * size and bytes, memory (state store, RSS, heap), commit latency (a transaction's admission here to its block's commit here), committed
+ * size and bytes, memory (state store, RSS, heap), garbage collection pauses, commit latency (a transaction's admission here to its block's commit here), committed
  * transactions and blocks. One registry per node, so that nodes in one process do not mix.
  */
+import { type PerformanceEntry, PerformanceObserver, constants } from 'node:perf_hooks';
+
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** V8's collection kinds as `perf_hooks` reports them, by the label `/metrics` gives them. */
+const gcKinds = {
+  [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+  [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+  [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
+} as const;
+type GcKind = (typeof gcKinds)[keyof typeof gcKinds];
+
+/**
+ * Seconds the process's garbage collector paused the main thread, by kind, since the first node
+ * of the process asked: one observer for the process, however many nodes it runs (tests).
+ */
+const gcSeconds: Record<GcKind, number> = { minor: 0, major: 0, incremental: 0, weakcb: 0 };
+let gcObserver: PerformanceObserver | null = null;
+
+function observeGarbageCollection(): void {
+  if (gcObserver !== null) return;
+  gcObserver = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      // A 'gc' entry's `detail.kind` is one of the NODE_PERFORMANCE_GC_* constants.
+      const { detail } = entry as PerformanceEntry & { detail?: { kind?: number } };
+      const kind = gcKinds[detail?.kind ?? -1];
+      if (kind !== undefined) gcSeconds[kind] += entry.duration / 1000;
+    }
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
+}
 
 /** The metrics a node updates. */
 export interface NodeMetrics {
@@ -67,6 +98,18 @@ export function createNodeMetrics(read: {
     'Memory of ArrayBuffers and other V8 external objects.',
     () => process.memoryUsage().external,
   );
+  // Where a loaded node's CPU goes (decision 0076): a scavenge costs what survives it.
+  observeGarbageCollection();
+  new Counter({
+    name: 'medledger_gc_seconds_total',
+    help: "Seconds the process's garbage collector paused the main thread, by kind (minor: scavenges of the young generation; major: mark-compact).",
+    labelNames: ['kind'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [kind, seconds] of Object.entries(gcSeconds)) this.inc({ kind }, seconds);
+    },
+  });
   return {
     registry,
     commitLatency: new Histogram({
