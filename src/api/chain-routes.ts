@@ -1,7 +1,7 @@
 /**
  * The chain API under `/chain`: status, committed blocks, submitting a signed transaction
  * (`application/cbor`, the canonical encoding of chain's `encodeTransaction`) and finding a
- * committed one.
+ * committed one; committed blocks as server-sent events (`chain-events.ts`).
  */
 import type { FastifyInstance } from 'fastify';
 
@@ -11,6 +11,7 @@ import { chainLimits } from '../chain/index.ts';
 import { readNextNonce } from '../contracts/index.ts';
 import type { RunningNode } from '../node/index.ts';
 import { committedBlockJson, transactionLocationJson } from './block-json.ts';
+import { chainEventRoutes } from './chain-events.ts';
 import { ApiError, ApiErrorCode } from './errors.ts';
 import { apiLimits } from './limits.ts';
 
@@ -78,6 +79,8 @@ export function chainRoutes(app: FastifyInstance, options: { node: RunningNode }
   );
 
   app.get('/status', () => node.status());
+
+  chainEventRoutes(app, node);
 
   app.get<{ Params: { height: string } }>('/blocks/:height', (request) => {
     const height = parseHeight(request.params.height);

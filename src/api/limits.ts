@@ -25,6 +25,17 @@ export const apiLimits = {
   tokenBodyBytesMax: 64 * 1024,
   /** Longest request path quoted in an audited rejection or an error message, in characters. */
   fhirPathCharsMax: 200,
+  /** Most open `GET /chain/events` streams per node. */
+  chainEventStreamsMax: 64,
+  /** Most committed blocks `GET /chain/events` replays to a client that resumes. */
+  chainEventReplayBlocksMax: 1_000,
+  /**
+   * Most bytes written to an event stream and not yet taken by its client: a client that falls
+   * this far behind is cut off, and resumes with `Last-Event-ID`.
+   */
+  chainEventUnsentBytesMax: 8 * 1024 * 1024,
+  /** Interval of the comment lines that keep an idle event stream open, in milliseconds. */
+  chainEventKeepAliveMs: 15_000,
   /** Longest time a request may take to arrive, in milliseconds (slow-client guard). */
   requestTimeoutMs: 30_000,
 } as const;
