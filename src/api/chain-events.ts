@@ -93,7 +93,8 @@ export function chainEventRoutes(app: FastifyInstance, node: RunningNode): void 
       response.end();
     };
     open.add(end);
-    request.raw.on('close', end);
+    // The response closes when the client goes away (or when `end` ends it).
+    response.on('close', end);
     response.on('error', end);
     const send = (block: Pick<NodeEvent, 'height' | 'hash' | 'time' | 'receipts'>): void => {
       if (ended || block.height <= sent) return;

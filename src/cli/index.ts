@@ -30,6 +30,8 @@ export {
   getJson,
   fetchStatus,
   fetchBlock,
+  followBlockEvents,
+  type BlockEventView,
   submitEncoded,
   submitBatch,
   type BatchItemAnswer,

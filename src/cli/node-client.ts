@@ -112,6 +112,66 @@ export function fetchBlock(baseUrl: string, height: number): Promise<BlockView> 
   return getJson<BlockView>(baseUrl, `/chain/blocks/${height}`);
 }
 
+/** A `block` event of `GET /chain/events` (the fields the clients read). */
+export interface BlockEventView {
+  readonly height: number;
+  readonly hash: string;
+  readonly time: number;
+  readonly receipts: readonly { txId: string; ok: boolean; code: string | null }[];
+}
+
+/**
+ * Follows `GET /chain/events?after=<after>`: calls `onBlock` for each committed block, in order,
+ * until the stream ends (the node stopped, or cut a client that fell behind) or `signal` aborts;
+ * resolves with the last height seen. Throws when the node refuses the stream (a position too
+ * far behind: read those blocks with `fetchBlock`) or cannot be reached.
+ */
+export async function followBlockEvents(options: {
+  baseUrl: string;
+  after: number;
+  signal: AbortSignal;
+  onBlock: (block: BlockEventView) => void;
+}): Promise<number> {
+  const { baseUrl, signal } = options;
+  const url = `${baseUrl}/chain/events?after=${options.after}`;
+  let response: Response;
+  try {
+    response = await fetch(url, { signal });
+  } catch (error) {
+    if (signal.aborted) return options.after;
+    throw new MedLedgerError('unreachable', `cannot reach ${url}: ${(error as Error).message}`);
+  }
+  if (response.status !== 200 || response.body === null) {
+    throw new MedLedgerError(
+      'http-error',
+      `${url} answered ${response.status}: ${(await response.text()).slice(0, 300)}`,
+      { status: response.status },
+    );
+  }
+  let last = options.after;
+  const decoder = new TextDecoder();
+  let text = '';
+  try {
+    for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+      text += decoder.decode(chunk, { stream: true });
+      // Events end with a blank line (HTML §9.2.6); comments (": …") keep the stream open.
+      for (let end = text.indexOf('\n\n'); end >= 0; end = text.indexOf('\n\n')) {
+        const lines = text.slice(0, end).split('\n');
+        text = text.slice(end + 2);
+        if (!lines.includes('event: block')) continue;
+        const data = lines.find((line) => line.startsWith('data: '));
+        if (data === undefined) continue;
+        const block = JSON.parse(data.slice('data: '.length)) as BlockEventView;
+        last = block.height;
+        options.onBlock(block);
+      }
+    }
+  } catch (error) {
+    if (!signal.aborted) throw error;
+  }
+  return last;
+}
+
 /** `POST /chain/transactions` (`?wait=1` when `wait`): never throws on an HTTP error status. */
 export async function submitEncoded(
   baseUrl: string,

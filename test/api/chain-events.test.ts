@@ -1,6 +1,6 @@
 // Checks GET /chain/events over a real socket against the in-memory RunningNode: live blocks in
 // order, resuming with Last-Event-ID or ?after=, bad and too-old positions refused, the stream
-// bound, and a server that closes with streams open.
+// bound, a server that closes with streams open, and the CLI's client of the stream.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
@@ -8,7 +8,7 @@ import { pino } from 'pino';
 
 import { apiLimits, startApiServer } from '../../src/api/index.ts';
 import { toHex } from '../../src/base/index.ts';
-import { makeEnrolPatient } from '../../src/cli/index.ts';
+import { followBlockEvents, makeEnrolPatient } from '../../src/cli/index.ts';
 import { generateEd25519KeyPair } from '../../src/keys/index.ts';
 import { MemoryNode } from './memory-node.ts';
 
@@ -199,4 +199,39 @@ test('streams are bounded per node, a closed one frees its place, and close() en
       [1],
     );
   }
+});
+
+test("the CLI's followBlockEvents reads the stream in order and stops when aborted or refused", async () => {
+  const { server, url, commitBlock } = await setup();
+  const first = await commitBlock(2);
+  const controller = new AbortController();
+  const seen: { height: number; txIds: string[] }[] = [];
+  const following = followBlockEvents({
+    baseUrl: url,
+    after: 0,
+    signal: controller.signal,
+    onBlock: (block) => {
+      seen.push({ height: block.height, txIds: block.receipts.map((receipt) => receipt.txId) });
+      if (block.height === 2) controller.abort();
+    },
+  });
+  await commitBlock(1);
+  assert.equal(await following, 2);
+  assert.deepEqual(seen[0], { height: 1, txIds: first });
+  assert.deepEqual(
+    seen.map((block) => block.height),
+    [1, 2],
+  );
+  // The twin: a refused position throws with the node's status and message.
+  await assert.rejects(
+    followBlockEvents({
+      baseUrl: url,
+      after: -1,
+      signal: new AbortController().signal,
+      onBlock: () => assert.fail('no block for a refused stream'),
+    }),
+    (error: Error & { details?: { status?: number } }) =>
+      error.details?.status === 400 && /after: expected a height/.test(error.message),
+  );
+  await server.close();
 });

@@ -14,6 +14,7 @@ import {
   createLocalNetwork,
   fetchBlock,
   fetchStatus,
+  followBlockEvents,
   makeAnchorRecord,
   makeEnrolPatient,
   submitBatch,
@@ -198,8 +199,8 @@ const resubmitAfterMs = 4_000;
 
 /**
  * Closed-loop load: `clients` signers, each submitting its next record anchor as soon as the
- * previous one was accepted (202), to running nodes in turn. An observer reads the committed
- * blocks of a running node and records each transaction's commit latency. Transactions lost
+ * previous one was accepted (202), to running nodes in turn. An observer follows the committed
+ * blocks of a running node (`GET /chain/events`) and records each transaction's commit latency. Transactions lost
  * with a killed node's mempool are submitted again to a live node.
  */
 export class AnchorLoad {
@@ -214,6 +215,7 @@ export class AnchorLoad {
   private observer: Promise<void> = Promise.resolve();
   private readonly outstanding = new Map<string, Outstanding>();
   private observedHeight = 0;
+  private observerAbort: AbortController | null = null;
   private readonly maxOutstandingPerClient: number;
   private readonly batchSize: number;
   private readonly ratePerClient: number | null;
@@ -263,6 +265,7 @@ export class AnchorLoad {
   async close(): Promise<void> {
     await this.stopClients();
     this.observing = false;
+    this.observerAbort?.abort();
     await this.observer;
   }
 
@@ -356,18 +359,26 @@ export class AnchorLoad {
           orgId: signer.orgId,
           patientId,
         });
-        const answer = await submitEncoded(url, tx.encoded);
+        // Awaited before the node answers: a commit may reach the observer before this answer.
+        const id = toHex(tx.txId);
+        const entry = {
+          encoded: tx.encoded,
+          nonce,
+          submittedAt: performance.now(),
+          resubmittedAt: performance.now(),
+        };
+        this.outstanding.set(id, entry);
+        mine.set(id, entry);
+        const answer = await submitEncoded(url, tx.encoded).catch((error: unknown) => {
+          this.outstanding.delete(id);
+          mine.delete(id);
+          throw error;
+        });
         if (answer.status === 202 || answer.code === 'duplicate') {
-          const entry = {
-            encoded: tx.encoded,
-            nonce,
-            submittedAt: performance.now(),
-            resubmittedAt: performance.now(),
-          };
-          this.outstanding.set(toHex(tx.txId), entry);
-          mine.set(toHex(tx.txId), entry);
           nonce++;
         } else {
+          this.outstanding.delete(id);
+          mine.delete(id);
           this.refused++;
           if (answer.code === 'invalid-transaction')
             throw new Error(`load transaction refused as invalid: ${JSON.stringify(answer.body)}`);
@@ -398,36 +409,60 @@ export class AnchorLoad {
         patientId: options.patientId,
       }),
     );
-    const answer = await submitBatch(
-      options.url,
-      txs.map((tx) => tx.encoded),
-    );
+    // Awaited before the node answers: a commit may reach the observer before this answer does.
+    const sentAt = performance.now();
+    const ids = txs.map((tx) => toHex(tx.txId));
+    for (const [index, tx] of txs.entries()) {
+      const entry = {
+        encoded: tx.encoded,
+        nonce: tx.nonce,
+        submittedAt: sentAt,
+        resubmittedAt: sentAt,
+      };
+      this.outstanding.set(ids[index]!, entry);
+      options.mine.set(ids[index]!, entry);
+    }
+    const forget = (): void => {
+      for (const id of ids) {
+        this.outstanding.delete(id);
+        options.mine.delete(id);
+      }
+    };
+    let answer;
+    try {
+      answer = await submitBatch(
+        options.url,
+        txs.map((tx) => tx.encoded),
+      );
+    } catch (error) {
+      forget();
+      throw error;
+    }
     if (answer.items.length !== txs.length) {
+      forget();
       this.refused += txs.length;
       await sleep(retryPauseMs);
       return options.nonce;
     }
-    const now = performance.now();
     for (const [index, item] of answer.items.entries()) {
-      const tx = txs[index]!;
       if ('code' in item && item.code === 'invalid-transaction') {
         throw new Error(`load transaction refused as invalid: ${JSON.stringify(item)}`);
       }
-      if ('code' in item && item.code !== 'duplicate') this.refused++;
-      // A busy refusal is retried soon; an accepted or duplicate one is awaited.
-      const busy = 'code' in item && item.code !== 'duplicate';
-      const entry = {
-        encoded: tx.encoded,
-        nonce: tx.nonce,
-        submittedAt: now,
-        resubmittedAt: busy ? now - resubmitAfterMs + 250 : now,
-      };
-      this.outstanding.set(toHex(tx.txId), entry);
-      options.mine.set(toHex(tx.txId), entry);
+      if ('code' in item && item.code !== 'duplicate') {
+        this.refused++;
+        // A busy refusal is retried soon; an accepted or duplicate one is awaited.
+        const entry = this.outstanding.get(ids[index]!);
+        if (entry !== undefined) entry.resubmittedAt = sentAt - resubmitAfterMs + 250;
+      }
     }
     return options.nonce + txs.length;
   }
 
+  /**
+   * Follows a running node's committed blocks (`GET /chain/events`) and records each of this
+   * load's transactions as committed; when that node goes down, another one is followed from the
+   * last height seen. A stream refused for lagging too far is caught up block by block.
+   */
   private async observe(): Promise<void> {
     while (this.observing) {
       const target = this.target(0);
@@ -435,26 +470,45 @@ export class AnchorLoad {
         await sleep(retryPauseMs);
         continue;
       }
+      const url = this.network.url(target);
+      this.observerAbort = new AbortController();
       try {
-        const url = this.network.url(target);
-        const head = (await fetchStatus(url)).height;
-        while (this.observedHeight < head) {
-          const block = await fetchBlock(url, this.observedHeight + 1);
-          const now = performance.now();
-          for (const tx of block.txs) {
-            const entry = this.outstanding.get(tx.id);
-            if (entry === undefined) continue;
-            this.outstanding.delete(tx.id);
-            this.committed++;
-            this.latenciesMs.push(now - entry.submittedAt);
-          }
-          this.observedHeight++;
+        this.observedHeight = await followBlockEvents({
+          baseUrl: url,
+          after: this.observedHeight,
+          signal: this.observerAbort.signal,
+          onBlock: (block) => this.recordCommitted(block.height, block.receipts),
+        });
+      } catch (error) {
+        if ((error as { details?: { status?: number } }).details?.status === 400) {
+          await this.catchUp(url).catch(() => undefined);
         }
-      } catch {
-        // The observed node went down: the next round picks another.
+        // Otherwise the observed node went down: the next round picks another.
       }
-      await sleep(50);
+      if (this.observing) await sleep(50);
     }
+  }
+
+  /** Reads the committed blocks after `observedHeight` one by one, up to the node's head. */
+  private async catchUp(url: string): Promise<void> {
+    const head = (await fetchStatus(url)).height;
+    while (this.observedHeight < head) {
+      const block = await fetchBlock(url, this.observedHeight + 1);
+      this.recordCommitted(block.height, block.receipts);
+    }
+  }
+
+  private recordCommitted(height: number, receipts: readonly { txId: string }[]): void {
+    if (height !== this.observedHeight + 1) return;
+    const now = performance.now();
+    for (const receipt of receipts) {
+      const entry = this.outstanding.get(receipt.txId);
+      if (entry === undefined) continue;
+      this.outstanding.delete(receipt.txId);
+      this.committed++;
+      this.latenciesMs.push(now - entry.submittedAt);
+    }
+    this.observedHeight = height;
   }
 }
 
