@@ -105,15 +105,44 @@ export function chainEventRoutes(app: FastifyInstance, node: RunningNode): void 
       if (response.writableLength > apiLimits.chainEventUnsentBytesMax) end();
     };
     response.write(': subscribed\n\n');
-    // The replay and the subscription happen in one synchronous step: the node commits only
-    // between event-loop turns, so no block falls between them and none comes twice.
-    for (let height = sent + 1; height <= head && !ended; height++) {
-      const committed = node.loadBlock(height);
-      if (committed === null) break;
-      send({ ...committed, time: committed.block.header.time });
-    }
+    // Live blocks wait while the missed ones are replayed, a few per event-loop turn so that a
+    // long replay never holds the node up (consensus runs on the same loop). The subscription
+    // starts in the same synchronous step as the reading of the head: no block falls between.
+    let replaying = true;
+    const waiting: NodeEvent[] = [];
+    unsubscribe = node.subscribe((event) => {
+      if (!replaying) send(event);
+      else if (waiting.length < apiLimits.chainEventReplayBlocksMax) waiting.push(event);
+      else end();
+    });
+    let next = sent + 1;
+    const replay = (): void => {
+      if (ended) return;
+      try {
+        const last = Math.min(head, next + apiLimits.chainEventReplayBlocksPerTurn - 1);
+        for (; next <= last && !ended; next++) {
+          const committed = node.loadBlock(next);
+          if (committed === null) {
+            next = head + 1;
+            break;
+          }
+          send({ ...committed, time: committed.block.header.time });
+        }
+      } catch (error) {
+        // The node stopped under the replay (its store closed): the client resumes elsewhere.
+        request.log.warn({ err: error }, 'chain events: replay failed');
+        end();
+        return;
+      }
+      if (next <= head) {
+        setImmediate(replay);
+        return;
+      }
+      replaying = false;
+      for (const event of waiting.splice(0)) send(event);
+    };
+    replay();
     if (ended) return;
-    unsubscribe = node.subscribe(send);
     keepAlive = setInterval(
       () => response.write(': keep-alive\n\n'),
       apiLimits.chainEventKeepAliveMs,

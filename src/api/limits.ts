@@ -29,6 +29,8 @@ export const apiLimits = {
   chainEventStreamsMax: 64,
   /** Most committed blocks `GET /chain/events` replays to a client that resumes. */
   chainEventReplayBlocksMax: 1_000,
+  /** Blocks a resuming event stream replays per event-loop turn. */
+  chainEventReplayBlocksPerTurn: 16,
   /**
    * Most bytes written to an event stream and not yet taken by its client: a client that falls
    * this far behind is cut off, and resumes with `Last-Event-ID`.
