@@ -15,8 +15,14 @@ import { receiptJson } from './block-json.ts';
 import { ApiError, ApiErrorCode } from './errors.ts';
 import { apiLimits } from './limits.ts';
 
-/** The height a stream starts after: `?after=` wins over `Last-Event-ID`; null for "from now". */
-function parseAfter(query: unknown, lastEventId: string | string[] | undefined): number | null {
+/**
+ * The height a stream starts after, and where it was given (`?after=` wins over
+ * `Last-Event-ID`); null for "from now".
+ */
+function parseAfter(
+  query: unknown,
+  lastEventId: string | string[] | undefined,
+): { name: string; height: number } | null {
   const after = (query as { after?: unknown }).after;
   const [name, value] =
     after !== undefined ? ['after', after] : ['Last-Event-ID', lastEventId ?? undefined];
@@ -34,7 +40,7 @@ function parseAfter(query: unknown, lastEventId: string | string[] | undefined):
       `${name}: expected a height up to ${Number.MAX_SAFE_INTEGER}, found ${value}`,
     );
   }
-  return height;
+  return { name, height };
 }
 
 /** One `block` event, as the stream sends it. */
@@ -58,12 +64,13 @@ export function chainEventRoutes(app: FastifyInstance, node: RunningNode): void 
   });
 
   app.get('/events', (request, reply) => {
-    const after = parseAfter(request.query, request.headers['last-event-id']);
+    const position = parseAfter(request.query, request.headers['last-event-id']);
+    const after = position?.height ?? null;
     const head = node.status().height;
-    if (after !== null && head - after > apiLimits.chainEventReplayBlocksMax) {
+    if (position !== null && head - position.height > apiLimits.chainEventReplayBlocksMax) {
       throw new ApiError(
         ApiErrorCode.badRequest,
-        `after: at most ${apiLimits.chainEventReplayBlocksMax} blocks are replayed, and height ${after} is ${head - after} behind the head (${head}): read older blocks from /chain/blocks/{height}`,
+        `${position.name}: at most ${apiLimits.chainEventReplayBlocksMax} blocks are replayed, and height ${position.height} is ${head - position.height} behind the head (${head}): read older blocks from /chain/blocks/{height}`,
       );
     }
     if (open.size >= apiLimits.chainEventStreamsMax) {

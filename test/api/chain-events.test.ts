@@ -156,7 +156,10 @@ test('a position that is not a height, or too far behind to replay, is refused w
     node.commitPending();
   const tooOld = await fetch(`${url}/chain/events?after=0`);
   assert.equal(tooOld.status, 400);
-  assert.match(await tooOld.text(), /at most 1000 blocks are replayed.*\/chain\/blocks/);
+  assert.match(await tooOld.text(), /after: at most 1000 blocks are replayed.*\/chain\/blocks/);
+  const tooOldResumed = await fetch(`${url}/chain/events`, { headers: { 'last-event-id': '0' } });
+  assert.equal(tooOldResumed.status, 400);
+  assert.match(await tooOldResumed.text(), /Last-Event-ID: at most 1000 blocks are replayed/);
   // The twin: exactly the bound behind is replayed, a few blocks per turn; a block committed
   // meanwhile comes after the replayed ones, once.
   const oldest = await fetch(`${url}/chain/events?after=1`);
