@@ -65,7 +65,6 @@ export function chainEventRoutes(app: FastifyInstance, node: RunningNode): void 
 
   app.get('/events', (request, reply) => {
     const position = parseAfter(request.query, request.headers['last-event-id']);
-    const after = position?.height ?? null;
     const head = node.status().height;
     if (position !== null && head - position.height > apiLimits.chainEventReplayBlocksMax) {
       throw new ApiError(
@@ -87,7 +86,7 @@ export function chainEventRoutes(app: FastifyInstance, node: RunningNode): void 
       'cache-control': 'no-store',
       connection: 'keep-alive',
     });
-    let sent = after ?? head;
+    let sent = position?.height ?? head;
     let ended = false;
     let unsubscribe: () => void = () => undefined;
     let keepAlive: ReturnType<typeof setInterval> | null = null;

@@ -1,7 +1,8 @@
 /**
  * The node's Prometheus metrics (`GET /metrics`, prom-client): height, round, peers, mempool
- * size and bytes, memory (state store, RSS, heap), garbage collection pauses, commit latency (a transaction's admission here to its block's commit here), committed
- * transactions and blocks. One registry per node, so that nodes in one process do not mix.
+ * size and bytes, memory (state store, RSS, heap), garbage-collection pauses, commit latency (a
+ * transaction's admission here to its block's commit here), committed transactions and blocks.
+ * One registry per node, so that nodes in one process do not mix.
  */
 import { type PerformanceEntry, PerformanceObserver, constants } from 'node:perf_hooks';
 
