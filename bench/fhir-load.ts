@@ -2,6 +2,7 @@
 // runner (N requests in flight for a fixed time, completions counted in the measured window
 // only), CPU and peak RSS of node processes from /proc, and deltas of a node's /metrics.
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 
@@ -78,13 +79,24 @@ export class FhirHttpClient {
 }
 
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
-const clockTicksPerSecond = 100;
+export const clockTicksPerSecond = 100;
 
 export function cpuTicks(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name (which may hold spaces) start at the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return Number(fields[11]) + Number(fields[12]);
+}
+
+/**
+ * Busy, I/O-wait and total clock ticks of the whole machine, all cores (the first line of
+ * /proc/stat: user nice system idle iowait irq softirq steal …).
+ */
+export function machineTicks(): { busy: number; ioWait: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1);
+  const ticks = fields.map(Number);
+  const total = ticks.reduce((sum, value) => sum + value, 0);
+  return { busy: total - ticks[3]! - ticks[4]!, ioWait: ticks[4]!, total };
 }
 
 export function peakRssMegabytes(pid: number): number {
@@ -107,6 +119,9 @@ export interface LevelResult {
   readonly cpuPercent: readonly number[];
   /** CPU of this process (the load generator) over the window, in % of one core. */
   readonly loadCpuPercent: number;
+  /** The whole machine over the window: % of all cores busy, and % waiting on I/O. */
+  readonly machineBusyPercent: number;
+  readonly machineIoWaitPercent: number;
   /** The start of the first unexpected answer, for the report. */
   readonly firstFailure: string | null;
 }
@@ -175,6 +190,7 @@ export async function runClosedLoop(options: {
   await options.atWindowStart?.();
   const startTicks = options.pids.map(cpuTicks);
   const startUsage = process.cpuUsage();
+  const startMachine = machineTicks();
   windowStart = performance.now();
   for (let s = 1; s <= options.measureSeconds; s++) {
     await sleep(1000);
@@ -188,6 +204,10 @@ export async function runClosedLoop(options: {
   );
   const usage = process.cpuUsage(startUsage);
   const loadCpuPercent = ((usage.user + usage.system) / 1e6 / seconds) * 100;
+  const machine = machineTicks();
+  const machineTotal = machine.total - startMachine.total;
+  const machineBusyPercent = ((machine.busy - startMachine.busy) / machineTotal) * 100;
+  const machineIoWaitPercent = ((machine.ioWait - startMachine.ioWait) / machineTotal) * 100;
   await options.atWindowEnd?.();
   running = false;
   options.bar.stop();
@@ -200,6 +220,8 @@ export async function runClosedLoop(options: {
     latenciesMs,
     cpuPercent,
     loadCpuPercent,
+    machineBusyPercent,
+    machineIoWaitPercent,
     firstFailure,
   };
 }
@@ -220,7 +242,9 @@ export function formatNodes(result: LevelResult, pids: readonly number[]): strin
   return (
     `    CPU per node ${result.cpuPercent.map((c) => `${c.toFixed(0)}%`).join(' ')}; ` +
     `peak RSS per node ${pids.map((pid) => `${peakRssMegabytes(pid).toFixed(0)} MB`).join(' ')}; ` +
-    `load generator CPU ${result.loadCpuPercent.toFixed(0)}%`
+    `load generator CPU ${result.loadCpuPercent.toFixed(0)}%; machine busy ` +
+    `${result.machineBusyPercent.toFixed(0)}% of ${availableParallelism()} cores, I/O wait ` +
+    `${result.machineIoWaitPercent.toFixed(0)}%`
   );
 }
 

@@ -11,6 +11,7 @@
  * how long the node's audit batches kept committing; a progress display on stderr. Issue 6's targets: ≥ 1,000 creates/s
  * across the network; ≥ 2,000 local reads/s on one node with p50 < 20 ms.
  *
+ * `BENCH_FHIR_CREATE_LEVELS=128` measures only that create level; `BENCH_FHIR_READS=0` skips reads.
  * `BENCH_FHIR_CPU_PROF=<folder>` runs the nodes with a V8 CPU profiler (`fhir-cpu-profile.ts`)
  * and stops them gracefully, so each writes its profile there.
  */
@@ -48,10 +49,26 @@ import {
   scrapeCounters,
 } from './fhir-load.ts';
 
+/**
+ * The nodes run the built JavaScript, as `npm start` and `bench:net` do (decision 0046; `npm run
+ * bench:fhir` builds it first): a stale build refuses to start rather than measure the sources
+ * through tsx. `MEDLEDGER_RUN=source` measures the sources.
+ */
+process.env.MEDLEDGER_RUN = process.env.MEDLEDGER_RUN || 'build';
 /** Patients enrolled per organisation (each by its own node). */
 const patientsPerOrganisation = Number(process.env.BENCH_FHIR_PATIENTS_PER_ORG ?? 50);
-/** Creates in flight across the four nodes, per level. */
-const createLevels = [16, 64, 128] as const;
+/** Creates in flight across the four nodes, per level (`BENCH_FHIR_CREATE_LEVELS=128` picks). */
+const createLevels = (process.env.BENCH_FHIR_CREATE_LEVELS ?? '16,64,128')
+  .split(',')
+  .map((level) => {
+    const inFlight = Number(level);
+    if (!Number.isSafeInteger(inFlight) || inFlight < 1 || inFlight > 1024) {
+      throw new Error(`BENCH_FHIR_CREATE_LEVELS: expected in-flight counts 1–1024, got ${level}`);
+    }
+    return inFlight;
+  });
+/** `BENCH_FHIR_READS=0` stops after the creates (profiling them alone). */
+const readsToo = process.env.BENCH_FHIR_READS !== '0';
 /** Reads in flight on one node, per level (records held there). */
 const localReadLevels = [16, 32, 64] as const;
 /** Reads in flight on one node, per level (records held by another organisation). */
@@ -324,7 +341,7 @@ try {
   await Promise.all(network.processes.map((p) => p.start({ extraEnv })));
   const pids = network.processes.map((p) => p.pid!);
   console.log(
-    `bench:fhir — 4 validator processes on 127.0.0.1, chain ${network.chainId}; ` +
+    `bench:fhir — 4 validator processes on 127.0.0.1 (MEDLEDGER_RUN ${process.env.MEDLEDGER_RUN}), chain ${network.chainId}; ` +
       `${patientsPerOrganisation} patients per organisation; warm-up ${warmupSeconds} s, measured ${measureSeconds} s per level`,
   );
 
@@ -392,87 +409,89 @@ try {
   );
 
   // ---- reads --------------------------------------------------------------------------------
-  const localIds = created[custodian]!.map((record) => record.id);
-  // A general consent does not open sensitive records (they need a consent naming the label).
-  const sharedIds = created[custodian]!.filter((record) => !record.sensitive).map((r) => r.id);
-  if (localIds.length === 0) throw new Error('no records were created: nothing to read');
-  const readLevel = async (options: {
-    name: string;
-    node: number;
-    ids: readonly string[];
-    inFlight: number;
-  }): Promise<void> => {
-    const token = await tokenFor(options.node, practitionerOf(options.node));
-    let before: NodeCounters | null = null;
-    let after: NodeCounters | null = null;
-    const result = await runClosedLoop({
-      label: `${options.name} ×${options.inFlight}`,
-      workers: options.inFlight,
-      warmupSeconds,
-      measureSeconds,
-      expectedStatus: 200,
-      operation: () =>
-        client.send({
-          baseUrl: network.url(options.node),
-          token,
-          method: 'GET',
-          path: `Observation/${options.ids[randomInt(options.ids.length)]!}`,
-        }),
-      pids,
-      bar,
-      atWindowStart: async () => {
-        before = await scrapeCounters(network.url(options.node));
-      },
-      atWindowEnd: async () => {
-        after = await scrapeCounters(network.url(options.node));
-      },
-    });
-    console.log(
-      formatLevel(
-        `${options.name}, ${options.inFlight} in flight on ${orgOf(options.node)}`,
-        'reads',
-        result,
-      ),
-    );
-    console.log(formatNodes(result, pids));
-    if (before !== null && after !== null) {
-      const node = orgOf(options.node);
-      console.log(formatChain({ node, before, after, seconds: result.seconds }));
-    }
-    if (result.firstFailure !== null) console.log(`    first failure: ${result.firstFailure}`);
-    // Audit batches go one per commit: what the level left queued reaches the chain later.
-    const drained = await waitOwnTransactionsDrained(options.node);
-    console.log(
-      `    audit backlog: ${orgOf(options.node)} committed ${drained.transactions} more own transactions ` +
-        `(access.record batches of up to 64 events) in the ${drained.seconds.toFixed(1)} s after the level ended`,
-    );
-  };
-  /** Waits until the node's own nonce stops moving; what it committed meanwhile, and how long. */
-  const waitOwnTransactionsDrained = async (
-    node: number,
-  ): Promise<{ transactions: number; seconds: number }> => {
-    const path = `/chain/accounts/${toHex(nodeKeys[node]!.publicKey)}`;
-    const nonceNow = async () =>
-      (await getJson<{ nextNonce: number }>(network.url(node), path)).nextNonce;
-    const start = Date.now();
-    const first = await nonceNow();
-    let last = first;
-    let lastChange = start;
-    while (Date.now() - lastChange < ownQuietMs && Date.now() - start < auditDrainWaitMs) {
-      await sleep(250);
-      const nonce = await nonceNow();
-      if (nonce !== last) {
-        last = nonce;
-        lastChange = Date.now();
+  if (readsToo) {
+    const localIds = created[custodian]!.map((record) => record.id);
+    // A general consent does not open sensitive records (they need a consent naming the label).
+    const sharedIds = created[custodian]!.filter((record) => !record.sensitive).map((r) => r.id);
+    if (localIds.length === 0) throw new Error('no records were created: nothing to read');
+    const readLevel = async (options: {
+      name: string;
+      node: number;
+      ids: readonly string[];
+      inFlight: number;
+    }): Promise<void> => {
+      const token = await tokenFor(options.node, practitionerOf(options.node));
+      let before: NodeCounters | null = null;
+      let after: NodeCounters | null = null;
+      const result = await runClosedLoop({
+        label: `${options.name} ×${options.inFlight}`,
+        workers: options.inFlight,
+        warmupSeconds,
+        measureSeconds,
+        expectedStatus: 200,
+        operation: () =>
+          client.send({
+            baseUrl: network.url(options.node),
+            token,
+            method: 'GET',
+            path: `Observation/${options.ids[randomInt(options.ids.length)]!}`,
+          }),
+        pids,
+        bar,
+        atWindowStart: async () => {
+          before = await scrapeCounters(network.url(options.node));
+        },
+        atWindowEnd: async () => {
+          after = await scrapeCounters(network.url(options.node));
+        },
+      });
+      console.log(
+        formatLevel(
+          `${options.name}, ${options.inFlight} in flight on ${orgOf(options.node)}`,
+          'reads',
+          result,
+        ),
+      );
+      console.log(formatNodes(result, pids));
+      if (before !== null && after !== null) {
+        const node = orgOf(options.node);
+        console.log(formatChain({ node, before, after, seconds: result.seconds }));
       }
+      if (result.firstFailure !== null) console.log(`    first failure: ${result.firstFailure}`);
+      // Audit batches go one per commit: what the level left queued reaches the chain later.
+      const drained = await waitOwnTransactionsDrained(options.node);
+      console.log(
+        `    audit backlog: ${orgOf(options.node)} committed ${drained.transactions} more own transactions ` +
+          `(access.record batches of up to 64 events) in the ${drained.seconds.toFixed(1)} s after the level ended`,
+      );
+    };
+    /** Waits until the node's own nonce stops moving; what it committed meanwhile, and how long. */
+    const waitOwnTransactionsDrained = async (
+      node: number,
+    ): Promise<{ transactions: number; seconds: number }> => {
+      const path = `/chain/accounts/${toHex(nodeKeys[node]!.publicKey)}`;
+      const nonceNow = async () =>
+        (await getJson<{ nextNonce: number }>(network.url(node), path)).nextNonce;
+      const start = Date.now();
+      const first = await nonceNow();
+      let last = first;
+      let lastChange = start;
+      while (Date.now() - lastChange < ownQuietMs && Date.now() - start < auditDrainWaitMs) {
+        await sleep(250);
+        const nonce = await nonceNow();
+        if (nonce !== last) {
+          last = nonce;
+          lastChange = Date.now();
+        }
+      }
+      return { transactions: last - first, seconds: (lastChange - start) / 1000 };
+    };
+    for (const inFlight of localReadLevels) {
+      await readLevel({ name: 'local read', node: custodian, ids: localIds, inFlight });
     }
-    return { transactions: last - first, seconds: (lastChange - start) / 1000 };
-  };
-  for (const inFlight of localReadLevels) {
-    await readLevel({ name: 'local read', node: custodian, ids: localIds, inFlight });
-  }
-  for (const inFlight of sharedReadLevels) {
-    await readLevel({ name: 'shared read', node: requester, ids: sharedIds, inFlight });
+    for (const inFlight of sharedReadLevels) {
+      await readLevel({ name: 'shared read', node: requester, ids: sharedIds, inFlight });
+    }
   }
   const heights = await network.heights();
   console.log(`heights at the end: ${heights.join(' ')}`);

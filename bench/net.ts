@@ -14,6 +14,7 @@ import { performance } from 'node:perf_hooks';
 import cliProgress from 'cli-progress';
 
 import { nodeProcessEnvironment } from '../src/cli/index.ts';
+import { clockTicksPerSecond, cpuTicks, machineTicks, peakRssMegabytes } from './fhir-load.ts';
 import { AnchorLoad, TestNetwork, quantile, sleep } from '../test/net/harness.ts';
 
 /**
@@ -77,25 +78,6 @@ process.env.NODE_OPTIONS = [process.env.NODE_OPTIONS ?? '', nodeOptions, profile
  * and measure something else. `MEDLEDGER_RUN=source` measures the sources.
  */
 process.env.MEDLEDGER_RUN = process.env.MEDLEDGER_RUN || 'build';
-/** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
-const clockTicksPerSecond = 100;
-
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces) start at the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-}
-
-/** Busy and total clock ticks of the whole machine, all cores (the first line of /proc/stat). */
-function machineTicks(): { busy: number; total: number } {
-  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1);
-  const ticks = fields.map(Number);
-  const total = ticks.reduce((sum, value) => sum + value, 0);
-  // idle and iowait are the 4th and 5th fields.
-  return { busy: total - ticks[3]! - ticks[4]!, total };
-}
-
 /** A node's garbage-collection pauses so far (`medledger_gc_seconds_total`), in seconds. */
 async function gcSeconds(url: string): Promise<{ all: number; minor: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
@@ -107,11 +89,6 @@ async function gcSeconds(url: string): Promise<{ all: number; minor: number }> {
     if (match[1] === 'minor') minor += seconds;
   }
   return { all, minor };
-}
-
-function peakRssMegabytes(pid: number): number {
-  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match === null ? Number.NaN : Number(match[1]) / 1024;
 }
 
 const network = await TestNetwork.create({
