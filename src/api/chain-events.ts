@@ -13,6 +13,7 @@ import { toHex } from '../base/index.ts';
 import type { NodeEvent, RunningNode } from '../node/index.ts';
 import { receiptJson } from './block-json.ts';
 import { ApiError, ApiErrorCode } from './errors.ts';
+import { eventStreams } from './event-streams.ts';
 import { apiLimits } from './limits.ts';
 
 /**
@@ -56,11 +57,10 @@ function blockEvent(block: Pick<NodeEvent, 'height' | 'hash' | 'time' | 'receipt
 
 /** Registers `GET /events` (mounted under `/chain` by `chainRoutes`). */
 export function chainEventRoutes(app: FastifyInstance, node: RunningNode): void {
-  const open = new Set<() => void>();
-  // Open streams would keep the server from closing: they end first.
-  app.addHook('preClose', (done) => {
-    for (const end of [...open]) end();
-    done();
+  const streams = eventStreams(app, {
+    streamsMax: apiLimits.chainEventStreamsMax,
+    unsentBytesMax: apiLimits.chainEventUnsentBytesMax,
+    keepAliveMs: apiLimits.chainEventKeepAliveMs,
   });
 
   app.get('/events', (request, reply) => {
@@ -72,45 +72,21 @@ export function chainEventRoutes(app: FastifyInstance, node: RunningNode): void 
         `${position.name}: at most ${apiLimits.chainEventReplayBlocksMax} blocks are replayed, and height ${position.height} is ${head - position.height} behind the head (${head}): read older blocks from /chain/blocks/{height}`,
       );
     }
-    if (open.size >= apiLimits.chainEventStreamsMax) {
+    if (streams.isFull) {
       throw new ApiError(
         ApiErrorCode.busy,
         `${apiLimits.chainEventStreamsMax} event streams are open on this node already`,
         { retryAfterSeconds: apiLimits.busyRetryAfterSeconds },
       );
     }
-    void reply.hijack();
-    const response = reply.raw;
-    response.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-      connection: 'keep-alive',
-    });
     let sent = position?.height ?? head;
-    let ended = false;
     let unsubscribe: () => void = () => undefined;
-    let keepAlive: ReturnType<typeof setInterval> | null = null;
-    const end = (): void => {
-      if (ended) return;
-      ended = true;
-      unsubscribe();
-      if (keepAlive !== null) clearInterval(keepAlive);
-      open.delete(end);
-      response.end();
-    };
-    open.add(end);
-    // The response closes when the client goes away (or when `end` ends it).
-    response.on('close', end);
-    response.on('error', end);
+    const stream = streams.open(reply, { onEnd: () => unsubscribe() });
     const send = (block: Pick<NodeEvent, 'height' | 'hash' | 'time' | 'receipts'>): void => {
-      if (ended || block.height <= sent) return;
-      response.write(blockEvent(block));
+      if (stream.ended || block.height <= sent) return;
+      stream.write(blockEvent(block));
       sent = block.height;
-      // A client this far behind is cut off rather than buffered without end; it resumes from
-      // the last id it read.
-      if (response.writableLength > apiLimits.chainEventUnsentBytesMax) end();
     };
-    response.write(': subscribed\n\n');
     // Live blocks wait while the missed ones are replayed, a few per event-loop turn so that a
     // long replay never holds the node up (consensus runs on the same loop). The subscription
     // starts in the same synchronous step as the reading of the head: no block falls between.
@@ -119,14 +95,14 @@ export function chainEventRoutes(app: FastifyInstance, node: RunningNode): void 
     unsubscribe = node.subscribe((event) => {
       if (!replaying) send(event);
       else if (waiting.length < apiLimits.chainEventReplayBlocksMax) waiting.push(event);
-      else end();
+      else stream.end();
     });
     let next = sent + 1;
     const replay = (): void => {
-      if (ended) return;
+      if (stream.ended) return;
       try {
         const last = Math.min(head, next + apiLimits.chainEventReplayBlocksPerTurn - 1);
-        for (; next <= last && !ended; next++) {
+        for (; next <= last && !stream.ended; next++) {
           const committed = node.loadBlock(next);
           if (committed === null) {
             next = head + 1;
@@ -137,7 +113,7 @@ export function chainEventRoutes(app: FastifyInstance, node: RunningNode): void 
       } catch (error) {
         // The node stopped under the replay (its store closed): the client resumes elsewhere.
         request.log.warn({ err: error }, 'chain events: replay failed');
-        end();
+        stream.end();
         return;
       }
       if (next <= head) {
@@ -148,10 +124,5 @@ export function chainEventRoutes(app: FastifyInstance, node: RunningNode): void 
       for (const event of waiting.splice(0)) send(event);
     };
     replay();
-    if (ended) return;
-    keepAlive = setInterval(
-      () => response.write(': keep-alive\n\n'),
-      apiLimits.chainEventKeepAliveMs,
-    );
   });
 }

@@ -32,6 +32,7 @@ import type {
   FhirService,
   FhirWriteResult,
 } from './fhir-service.ts';
+import { type EventStream, eventStreams } from './event-streams.ts';
 import { apiLimits } from './limits.ts';
 
 /** The FHIR JSON media type (FHIR R4 http.html#mime-type). */
@@ -846,22 +847,30 @@ function registerFhirRoutes(app: FastifyInstance, options: FhirRoutesOptions): v
     },
   );
 
-  // Server-sent events for the token's patient (break-glass on their data, consents, erasure).
+  // Server-sent events for the token's patient (break-glass on their data, consents, erasure),
+  // bounded as the chain's event streams are (event-streams.ts).
+  const notificationStreams = eventStreams(app, {
+    streamsMax: apiLimits.fhirNotificationStreamsMax,
+    unsentBytesMax: apiLimits.fhirNotificationUnsentBytesMax,
+    keepAliveMs: apiLimits.chainEventKeepAliveMs,
+  });
   app.get('/$notifications', guarded, (request, reply) => {
     const context = enterService(request, reply);
-    let unsubscribe: () => void = () => undefined;
-    unsubscribe = service.subscribeNotifications(context, (notification) => {
-      reply.raw.write(`event: ${notification.type}\ndata: ${JSON.stringify(notification)}\n\n`);
+    if (notificationStreams.isFull) {
+      throw new FhirError(
+        'throttled',
+        `${apiLimits.fhirNotificationStreamsMax} notification streams are open on this node already; try again shortly`,
+        { status: 429, details: { retryAfterSeconds: apiLimits.busyRetryAfterSeconds } },
+      );
+    }
+    let stream: EventStream | null = null;
+    const unsubscribe = service.subscribeNotifications(context, (notification) => {
+      stream?.write(`event: ${notification.type}\ndata: ${JSON.stringify(notification)}\n\n`);
     });
-    void reply.hijack();
-    reply.raw.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-      connection: 'keep-alive',
-      'x-request-id': context.requestId,
+    stream = notificationStreams.open(reply, {
+      headers: { 'x-request-id': context.requestId },
+      onEnd: unsubscribe,
     });
-    reply.raw.write(': subscribed\n\n');
-    request.raw.on('close', () => unsubscribe());
   });
 
   // PATCH (http.html#patch) is not offered: refused before its body is read.

@@ -38,6 +38,13 @@ export const apiLimits = {
   chainEventUnsentBytesMax: 8 * 1024 * 1024,
   /** Interval of the comment lines that keep an idle event stream open, in milliseconds. */
   chainEventKeepAliveMs: 15_000,
+  /**
+   * Most open FHIR `$notifications` streams per node (each patient's phone or portal tab holds
+   * one); every committed block is matched against each of them.
+   */
+  fhirNotificationStreamsMax: 256,
+  /** Most bytes a `$notifications` client may leave unread before it is cut off. */
+  fhirNotificationUnsentBytesMax: 1024 * 1024,
   /** Longest time a request may take to arrive, in milliseconds (slow-client guard). */
   requestTimeoutMs: 30_000,
 } as const;

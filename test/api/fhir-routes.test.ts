@@ -1018,3 +1018,71 @@ test('a 503 of the service carries Retry-After when it says when to retry, and o
   }
   await s.app.close();
 });
+
+test('$notifications over a real socket: events reach the client; leaving or closing the server unsubscribes', async () => {
+  const node = new MemoryNode({ chainId: 'fhir-notify', keyPair: generateEd25519KeyPair() });
+  const service = new MemoryFhirService();
+  let listeningBase = '';
+  const server = await startApiServer({
+    node,
+    host: '127.0.0.1',
+    port: 0,
+    logger: silent,
+    fhir: { service, tokens: verifierFor(() => listeningBase), realm },
+  });
+  listeningBase = `http://127.0.0.1:${server.address.port}/fhir`;
+  const token = await tokenFor({ signer: { ...signer, audience: listeningBase } });
+  const waitFor = async (condition: () => boolean, what: string) => {
+    for (let attempt = 0; attempt < 100 && !condition(); attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.ok(condition(), what);
+  };
+  const listen = () =>
+    fetch(`${listeningBase}/$notifications`, { headers: { authorization: `Bearer ${token}` } });
+  try {
+    const refused = await fetch(`${listeningBase}/$notifications`);
+    assert.equal(refused.status, 401, 'no token, no stream');
+    await refused.text();
+
+    const first = await listen();
+    assert.equal(first.status, 200);
+    assert.match(first.headers.get('content-type') ?? '', /^text\/event-stream/);
+    assert.ok(first.headers.get('x-request-id'));
+    await waitFor(() => service.notificationListeners.size === 1, 'subscribed');
+    // Still subscribed a while later: the request having been read does not end the stream.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(service.notificationListeners.size, 1);
+    const notification = {
+      type: 'access.break-glass-opened',
+      height: 7,
+      time: nowMs,
+      attributes: { patientId: 'pat-1', practitionerId: 'dr-erin' },
+    };
+    service.notify(notification);
+    const reader = first.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    while (!/event: [^]*\n\n/.test(text)) {
+      const { done, value } = (await reader.read()) as { done: boolean; value?: Uint8Array };
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    assert.match(text, /event: access\.break-glass-opened\ndata: (.+)\n\n/);
+    assert.deepEqual(JSON.parse(/data: (.+)\n\n/.exec(text)![1]!), notification);
+    await reader.cancel();
+    await waitFor(
+      () => service.notificationListeners.size === 0,
+      'a client that leaves is unsubscribed',
+    );
+
+    const second = await listen();
+    assert.equal(second.status, 200);
+    await waitFor(() => service.notificationListeners.size === 1, 'subscribed again');
+    await server.close();
+    assert.equal(service.notificationListeners.size, 0, 'closing the server unsubscribes');
+    assert.equal(await second.text(), ': subscribed\n\n');
+  } finally {
+    await server.close();
+  }
+});

@@ -47,6 +47,14 @@ export interface ServiceCall {
   readonly request: unknown;
 }
 
+/** One `$notifications` event, as the records service gives it. */
+type Notification = {
+  type: string;
+  height: number;
+  time: number;
+  attributes: Readonly<Record<string, string | number | boolean>>;
+};
+
 export class MemoryFhirService implements FhirService {
   /** Every call that reached the service, in order. */
   readonly calls: ServiceCall[] = [];
@@ -290,9 +298,20 @@ export class MemoryFhirService implements FhirService {
     return Promise.resolve({ resourceType: 'Bundle', type: 'searchset', total: 0, entry: [] });
   }
 
-  subscribeNotifications(context: FhirRequestContext): () => void {
+  /** Listeners of `$notifications` streams now open; `notify` sends to each. */
+  readonly notificationListeners = new Set<(notification: Notification) => void>();
+
+  subscribeNotifications(
+    context: FhirRequestContext,
+    listener: (notification: Notification) => void,
+  ): () => void {
     this.#enter('notifications', context, null);
-    return () => undefined;
+    this.notificationListeners.add(listener);
+    return () => this.notificationListeners.delete(listener);
+  }
+
+  notify(notification: Notification): void {
+    for (const listener of this.notificationListeners) listener(notification);
   }
 
   recordRejection(rejection: FhirRejection): void {
