@@ -146,18 +146,23 @@ export function provenanceSigningInput(options: {
 }): ProvenanceSigningInput {
   const { target, header } = options;
   versionedReference(target);
+  const protectedHeader = protectedHeaderOf(header);
+  const payload = base64Url(canonicalBytes(target, 'target'));
+  return { protectedHeader, signingInput: utf8(`${protectedHeader}.${payload}`) };
+}
+
+/** BASE64URL of the canonical JWS protected header (RFC 7515 §7.1), checked. */
+function protectedHeaderOf(header: ProvenanceJwsHeader): string {
   if (typeof header.alg !== 'string' || !/^[A-Za-z0-9+-]{1,32}$/.test(header.alg)) {
     throw invalid('header.alg', `expected a JWS algorithm, found ${JSON.stringify(header.alg)}`);
   }
   if (header.alg === 'none') throw invalid('header.alg', 'an unsigned JWS is not a signature');
-  const protectedHeader = base64Url(
+  return base64Url(
     canonicalBytes(
       header.kid === undefined ? { alg: header.alg } : { alg: header.alg, kid: header.kid },
       'header',
     ),
   );
-  const payload = base64Url(canonicalBytes(target, 'target'));
-  return { protectedHeader, signingInput: utf8(`${protectedHeader}.${payload}`) };
 }
 
 /** A write to record with its signature. */
@@ -185,10 +190,8 @@ export interface ProvenanceWrite {
  */
 export function provenanceForWrite(write: ProvenanceWrite): Provenance {
   const target = versionedReference(write.target);
-  const { protectedHeader } = provenanceSigningInput({
-    target: write.target,
-    header: write.header,
-  });
+  // Only the header: the payload is detached, and the caller signed it already.
+  const protectedHeader = protectedHeaderOf(write.header);
   const { signature } = write;
   if (
     !(signature instanceof Uint8Array) ||
