@@ -910,8 +910,12 @@ test('the base URL is the public one, never the Host header', async () => {
   );
 });
 
-test('over a real socket: fhir-kit-client creates, reads and searches; Host cannot move the base', async () => {
-  const node = new MemoryNode({ chainId: 'fhir-socket', keyPair: generateEd25519KeyPair() });
+/**
+ * The API on a real socket at 127.0.0.1 with no publicBaseUrl (the base is the address the
+ * connection arrived on), and a token for that base.
+ */
+async function listenOnSocket(chainId: string) {
+  const node = new MemoryNode({ chainId, keyPair: generateEd25519KeyPair() });
   const service = new MemoryFhirService();
   let listeningBase = '';
   const server = await startApiServer({
@@ -919,12 +923,16 @@ test('over a real socket: fhir-kit-client creates, reads and searches; Host cann
     host: '127.0.0.1',
     port: 0,
     logger: silent,
-    // No publicBaseUrl: the base is the address the connection arrived on.
     fhir: { service, tokens: verifierFor(() => listeningBase), realm },
   });
+  listeningBase = `http://127.0.0.1:${server.address.port}/fhir`;
+  const token = await tokenFor({ signer: { ...signer, audience: listeningBase } });
+  return { service, server, listeningBase, token };
+}
+
+test('over a real socket: fhir-kit-client creates, reads and searches; Host cannot move the base', async () => {
+  const { service, server, listeningBase, token } = await listenOnSocket('fhir-socket');
   try {
-    listeningBase = `http://127.0.0.1:${server.address.port}/fhir`;
-    const token = await tokenFor({ signer: { ...signer, audience: listeningBase } });
     const client = new Client({
       baseUrl: listeningBase,
       customHeaders: { Authorization: `Bearer ${token}` },
@@ -1020,18 +1028,7 @@ test('a 503 of the service carries Retry-After when it says when to retry, and o
 });
 
 test('$notifications over a real socket: events reach the client; leaving or closing the server unsubscribes', async () => {
-  const node = new MemoryNode({ chainId: 'fhir-notify', keyPair: generateEd25519KeyPair() });
-  const service = new MemoryFhirService();
-  let listeningBase = '';
-  const server = await startApiServer({
-    node,
-    host: '127.0.0.1',
-    port: 0,
-    logger: silent,
-    fhir: { service, tokens: verifierFor(() => listeningBase), realm },
-  });
-  listeningBase = `http://127.0.0.1:${server.address.port}/fhir`;
-  const token = await tokenFor({ signer: { ...signer, audience: listeningBase } });
+  const { service, server, listeningBase, token } = await listenOnSocket('fhir-notify');
   const waitFor = async (condition: () => boolean, what: string) => {
     for (let attempt = 0; attempt < 100 && !condition(); attempt++) {
       await new Promise((resolve) => setTimeout(resolve, 20));
