@@ -409,89 +409,89 @@ try {
   );
 
   // ---- reads --------------------------------------------------------------------------------
-  if (readsToo) {
-    const localIds = created[custodian]!.map((record) => record.id);
-    // A general consent does not open sensitive records (they need a consent naming the label).
-    const sharedIds = created[custodian]!.filter((record) => !record.sensitive).map((r) => r.id);
-    if (localIds.length === 0) throw new Error('no records were created: nothing to read');
-    const readLevel = async (options: {
-      name: string;
-      node: number;
-      ids: readonly string[];
-      inFlight: number;
-    }): Promise<void> => {
-      const token = await tokenFor(options.node, practitionerOf(options.node));
-      let before: NodeCounters | null = null;
-      let after: NodeCounters | null = null;
-      const result = await runClosedLoop({
-        label: `${options.name} ×${options.inFlight}`,
-        workers: options.inFlight,
-        warmupSeconds,
-        measureSeconds,
-        expectedStatus: 200,
-        operation: () =>
-          client.send({
-            baseUrl: network.url(options.node),
-            token,
-            method: 'GET',
-            path: `Observation/${options.ids[randomInt(options.ids.length)]!}`,
-          }),
-        pids,
-        bar,
-        atWindowStart: async () => {
-          before = await scrapeCounters(network.url(options.node));
-        },
-        atWindowEnd: async () => {
-          after = await scrapeCounters(network.url(options.node));
-        },
-      });
-      console.log(
-        formatLevel(
-          `${options.name}, ${options.inFlight} in flight on ${orgOf(options.node)}`,
-          'reads',
-          result,
-        ),
-      );
-      console.log(formatNodes(result, pids));
-      if (before !== null && after !== null) {
-        const node = orgOf(options.node);
-        console.log(formatChain({ node, before, after, seconds: result.seconds }));
-      }
-      if (result.firstFailure !== null) console.log(`    first failure: ${result.firstFailure}`);
-      // Audit batches go one per commit: what the level left queued reaches the chain later.
-      const drained = await waitOwnTransactionsDrained(options.node);
-      console.log(
-        `    audit backlog: ${orgOf(options.node)} committed ${drained.transactions} more own transactions ` +
-          `(access.record batches of up to 64 events) in the ${drained.seconds.toFixed(1)} s after the level ended`,
-      );
-    };
-    /** Waits until the node's own nonce stops moving; what it committed meanwhile, and how long. */
-    const waitOwnTransactionsDrained = async (
-      node: number,
-    ): Promise<{ transactions: number; seconds: number }> => {
-      const path = `/chain/accounts/${toHex(nodeKeys[node]!.publicKey)}`;
-      const nonceNow = async () =>
-        (await getJson<{ nextNonce: number }>(network.url(node), path)).nextNonce;
-      const start = Date.now();
-      const first = await nonceNow();
-      let last = first;
-      let lastChange = start;
-      while (Date.now() - lastChange < ownQuietMs && Date.now() - start < auditDrainWaitMs) {
-        await sleep(250);
-        const nonce = await nonceNow();
-        if (nonce !== last) {
-          last = nonce;
-          lastChange = Date.now();
-        }
-      }
-      return { transactions: last - first, seconds: (lastChange - start) / 1000 };
-    };
-    for (const inFlight of localReadLevels) {
-      await readLevel({ name: 'local read', node: custodian, ids: localIds, inFlight });
+  const localIds = created[custodian]!.map((record) => record.id);
+  // A general consent does not open sensitive records (they need a consent naming the label).
+  const sharedIds = created[custodian]!.filter((record) => !record.sensitive).map((r) => r.id);
+  if (readsToo && localIds.length === 0) {
+    throw new Error('no records were created: nothing to read');
+  }
+  const readLevel = async (options: {
+    name: string;
+    node: number;
+    ids: readonly string[];
+    inFlight: number;
+  }): Promise<void> => {
+    const token = await tokenFor(options.node, practitionerOf(options.node));
+    let before: NodeCounters | null = null;
+    let after: NodeCounters | null = null;
+    const result = await runClosedLoop({
+      label: `${options.name} ×${options.inFlight}`,
+      workers: options.inFlight,
+      warmupSeconds,
+      measureSeconds,
+      expectedStatus: 200,
+      operation: () =>
+        client.send({
+          baseUrl: network.url(options.node),
+          token,
+          method: 'GET',
+          path: `Observation/${options.ids[randomInt(options.ids.length)]!}`,
+        }),
+      pids,
+      bar,
+      atWindowStart: async () => {
+        before = await scrapeCounters(network.url(options.node));
+      },
+      atWindowEnd: async () => {
+        after = await scrapeCounters(network.url(options.node));
+      },
+    });
+    console.log(
+      formatLevel(
+        `${options.name}, ${options.inFlight} in flight on ${orgOf(options.node)}`,
+        'reads',
+        result,
+      ),
+    );
+    console.log(formatNodes(result, pids));
+    if (before !== null && after !== null) {
+      const node = orgOf(options.node);
+      console.log(formatChain({ node, before, after, seconds: result.seconds }));
     }
-    for (const inFlight of sharedReadLevels) {
-      await readLevel({ name: 'shared read', node: requester, ids: sharedIds, inFlight });
+    if (result.firstFailure !== null) console.log(`    first failure: ${result.firstFailure}`);
+    // Audit batches go one per commit: what the level left queued reaches the chain later.
+    const drained = await waitOwnTransactionsDrained(options.node);
+    console.log(
+      `    audit backlog: ${orgOf(options.node)} committed ${drained.transactions} more own transactions ` +
+        `(access.record batches of up to 64 events) in the ${drained.seconds.toFixed(1)} s after the level ended`,
+    );
+  };
+  /** Waits until the node's own nonce stops moving; what it committed meanwhile, and how long. */
+  const waitOwnTransactionsDrained = async (
+    node: number,
+  ): Promise<{ transactions: number; seconds: number }> => {
+    const path = `/chain/accounts/${toHex(nodeKeys[node]!.publicKey)}`;
+    const nonceNow = async () =>
+      (await getJson<{ nextNonce: number }>(network.url(node), path)).nextNonce;
+    const start = Date.now();
+    const first = await nonceNow();
+    let last = first;
+    let lastChange = start;
+    while (Date.now() - lastChange < ownQuietMs && Date.now() - start < auditDrainWaitMs) {
+      await sleep(250);
+      const nonce = await nonceNow();
+      if (nonce !== last) {
+        last = nonce;
+        lastChange = Date.now();
+      }
     }
+    return { transactions: last - first, seconds: (lastChange - start) / 1000 };
+  };
+  for (const inFlight of readsToo ? localReadLevels : []) {
+    await readLevel({ name: 'local read', node: custodian, ids: localIds, inFlight });
+  }
+  for (const inFlight of readsToo ? sharedReadLevels : []) {
+    await readLevel({ name: 'shared read', node: requester, ids: sharedIds, inFlight });
   }
   const heights = await network.heights();
   console.log(`heights at the end: ${heights.join(' ')}`);
