@@ -30,10 +30,25 @@ const closedLoopOutstanding = Number(process.env.BENCH_NET_CLOSED_OUTSTANDING ??
  * (`POST /chain/transactions/batch`); a paced level sends a fixed total rate, a closed-loop
  * level as fast as commits allow (at most `outstanding` accepted and uncommitted per client).
  */
-const loadLevels = [
-  { name: 'paced 1,250 tx/s', clients: 8, batchSize: 25, outstanding: 1_000, rate: 1_250 },
-  { name: 'paced 2,500 tx/s', clients: 8, batchSize: 50, outstanding: 1_000, rate: 2_500 },
+const allLoadLevels = [
   {
+    key: 'paced-1250',
+    name: 'paced 1,250 tx/s',
+    clients: 8,
+    batchSize: 25,
+    outstanding: 1_000,
+    rate: 1_250,
+  },
+  {
+    key: 'paced-2500',
+    name: 'paced 2,500 tx/s',
+    clients: 8,
+    batchSize: 50,
+    outstanding: 1_000,
+    rate: 2_500,
+  },
+  {
+    key: 'closed',
     name: 'closed loop',
     clients: 16,
     batchSize: 100,
@@ -41,6 +56,22 @@ const loadLevels = [
     rate: null,
   },
 ] as const;
+/**
+ * `BENCH_NET_LEVELS=paced-2500` (a comma list of `paced-1250`, `paced-2500`, `closed`) measures
+ * the chosen levels only (in the order above), e.g. to profile one of them.
+ */
+const chosenLevels = (process.env.BENCH_NET_LEVELS ?? '').split(',').filter((key) => key !== '');
+for (const key of chosenLevels) {
+  if (!allLoadLevels.some((level) => level.key === key)) {
+    throw new Error(
+      `BENCH_NET_LEVELS: unknown level ${JSON.stringify(key)}, expected a comma list of ${allLoadLevels.map((level) => level.key).join(', ')}`,
+    );
+  }
+}
+const loadLevels: readonly (typeof allLoadLevels)[number][] =
+  chosenLevels.length === 0
+    ? allLoadLevels
+    : allLoadLevels.filter((level) => chosenLevels.includes(level.key));
 /** Seconds of load before measuring, and seconds measured, per level. */
 const warmupSeconds = Number(process.env.BENCH_NET_WARMUP_S ?? 5);
 const measureSeconds = Number(process.env.BENCH_NET_MEASURE_S ?? 20);
