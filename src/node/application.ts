@@ -71,6 +71,11 @@ export class ChainApplication {
   readonly #now: () => number;
   readonly #sets = new Map<number, ValidatorSet>();
   readonly #executions = new Map<string, Executed>();
+  /** Next nonces read from one committed state, by signer (hex): see `nextNonce`. */
+  #nonces: { state: StateRoot | null; next: Map<string, number> } = {
+    state: null,
+    next: new Map(),
+  };
 
   constructor(options: {
     store: ChainStore;
@@ -118,9 +123,23 @@ export class ChainApplication {
     ]);
   }
 
-  /** The next nonce of a signer in the committed state. */
-  nextNonce(signer: Uint8Array): number {
-    return readNextNonce(this.#store.state(), signer);
+  /**
+   * The next nonce of a signer in the committed state. Admission asks it twice per transaction
+   * (before and after the signature check) for a handful of busy signers, so the answers are kept
+   * until the committed state changes: a state-tree read and a decode each were about 2 % of a
+   * node's main thread under `npm run bench:net`'s load (decision 0079).
+   */
+  nextNonce(signer: Uint8Array, signerHex: string = toHex(signer)): number {
+    const state = this.#store.state();
+    if (this.#nonces.state !== state || this.#nonces.next.size >= nodeLimits.nonceCacheSignersMax) {
+      this.#nonces = { state, next: new Map() };
+    }
+    let next = this.#nonces.next.get(signerHex);
+    if (next === undefined) {
+      next = readNextNonce(state, signer);
+      this.#nonces.next.set(signerHex, next);
+    }
+    return next;
   }
 
   /** getValue() of Algorithm 1: a block of the mempool's transactions on top of the head. */

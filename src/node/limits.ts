@@ -21,6 +21,8 @@ export const nodeLimits = {
   verifiedIdsRememberedMax: 100_000,
   /** Most transactions in a block this node proposes (the chain allows 10,000). */
   blockTxCountMax: 5_000,
+  /** Signers whose next nonce is kept between commits (admission's cache; then it starts over). */
+  nonceCacheSignersMax: 10_000,
   /** Most bytes of transactions in a block this node proposes (the chain allows 4 MiB). */
   blockTxBytesMax: 2 * 1024 * 1024,
   /**

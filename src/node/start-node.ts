@@ -1014,7 +1014,7 @@ class Node implements RunningNode {
       signerHex,
       nonce: tx.nonce,
       bytes: encoded.length,
-      nextNonce: this.#app.nextNonce(tx.signer),
+      nextNonce: this.#app.nextNonce(tx.signer, signerHex),
     });
     if (refusal !== null) return { accepted: false, ...refusal };
     return { tx, encoded, id, idHex, signerHex, admittedAtMs: this.#now() };
@@ -1079,7 +1079,10 @@ class Node implements RunningNode {
         });
         continue;
       }
-      const refusal = this.#mempool.admit(entry, this.#app.nextNonce(entry.tx.signer));
+      const refusal = this.#mempool.admit(
+        entry,
+        this.#app.nextNonce(entry.tx.signer, entry.signerHex),
+      );
       if (refusal !== null) {
         this.#metrics.admissions.inc({ outcome: refusal.code });
         pending.resolve({ accepted: false, ...refusal });

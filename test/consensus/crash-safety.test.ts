@@ -5,12 +5,15 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 
 import { toHex } from '../../src/base/index.ts';
+import { BlockSchema, ProposalSchema, VoteSchema } from '../../src/chain/index.ts';
+import { array, nullable, struct, textEnum, uint } from '../../src/codec/index.ts';
 import {
   type ConsensusAction,
   type ConsensusEvent,
   type ConsensusState,
   type SigningRecord,
   ConsensusError,
+  SigningRecordSchema,
   decodeSigningRecord,
   defaultConsensusTimeouts,
   encodeSigningRecord,
@@ -84,6 +87,91 @@ test('a truncated or inconsistent signing record is refused', () => {
   assert.throws(() => decodeSigningRecord(bytes.subarray(0, bytes.length - 3)), ConsensusError);
   const inconsistent = { ...prevotedRecord(), step: 'proposal' as const };
   assert.throws(() => decodeSigningRecord(encodeSigningRecord(inconsistent)), ConsensusError);
+});
+
+/** Validator 0 after precommitting `block` in round 0 (locked and valid): its record. */
+function precommittedRecord(): SigningRecord {
+  const { state } = start(null);
+  stepConsensus(state, {
+    kind: 'message',
+    peer: 'p',
+    message: proposalBy({ keyPairs, index: 1, round: 0, block }),
+  });
+  stepConsensus(state, { kind: 'block-validated', height: 1, blockHash: hash, valid: true });
+  let actions: readonly ConsensusAction[] = [];
+  for (const index of [1, 2]) {
+    actions = stepConsensus(state, {
+      kind: 'message',
+      peer: 'p',
+      message: {
+        kind: 'vote',
+        vote: voteBy({ keyPairs, index, type: 'prevote', round: 0, blockHash: hash }),
+      },
+    }).actions;
+  }
+  return lastPersisted(actions);
+}
+
+/** The record layout written before decision 0079: every block in full in its own field. */
+const EarlierLayout = struct({
+  height: uint({ min: 1 }),
+  round: uint(),
+  step: textEnum(['proposal', 'prevote', 'precommit']),
+  vote: nullable(VoteSchema),
+  proposal: nullable(ProposalSchema),
+  proposalBlock: nullable(BlockSchema),
+  lockedRound: nullable(uint()),
+  lockedBlock: nullable(BlockSchema),
+  validRound: nullable(uint()),
+  validBlock: nullable(BlockSchema),
+  validPolka: array(VoteSchema, { itemsMax: 64 }),
+});
+
+test('a record whose locked and valid block are one block holds its encoding once', () => {
+  const record = precommittedRecord();
+  assert.equal(record.step, 'precommit');
+  assert.equal(record.lockedBlock, record.validBlock, 'consensus hands over one block object');
+  const bytes = encodeSigningRecord(record);
+  const blockBytes = BlockSchema.encode(block).length;
+  const earlier = EarlierLayout.encode(record).length;
+  assert.ok(bytes.length < earlier - blockBytes / 2, `${bytes.length} bytes, ${earlier} before`);
+  const decoded = decodeSigningRecord(bytes);
+  assert.deepEqual(decoded, record);
+  assert.equal(decoded.lockedBlock, decoded.validBlock, 'decoded as one shared block');
+});
+
+test('twin: a record of two different blocks keeps both', () => {
+  const record = { ...precommittedRecord(), validBlock: otherBlock, validRound: 0 };
+  const decoded = decodeSigningRecord(encodeSigningRecord(record));
+  assert.deepEqual(decoded.lockedBlock, block);
+  assert.deepEqual(decoded.validBlock, otherBlock);
+});
+
+test('a record written in the earlier layout (each block in place) still decodes', () => {
+  for (const record of [prevotedRecord(), precommittedRecord()]) {
+    assert.deepEqual(decodeSigningRecord(EarlierLayout.encode(record)), record);
+  }
+});
+
+test('a record that names a missing block, or holds a block it does not name, is refused', () => {
+  const Wire = SigningRecordSchema;
+  const wire = Wire.decode(encodeSigningRecord(precommittedRecord()));
+  assert.equal(wire.blocks.length, 1);
+  assert.throws(
+    () => decodeSigningRecord(Wire.encode({ ...wire, validBlock: 2 })),
+    (error: unknown) =>
+      error instanceof ConsensusError &&
+      /names block 2 in validBlock, but holds 1/.test(error.message),
+  );
+  assert.throws(
+    () => decodeSigningRecord(Wire.encode({ ...wire, blocks: [block, otherBlock] })),
+    (error: unknown) =>
+      error instanceof ConsensusError && /holds 2 blocks, but names 1 of them/.test(error.message),
+  );
+  assert.throws(
+    () => decodeSigningRecord(Uint8Array.of(0x83, 1, 2, 3)),
+    (error: unknown) => error instanceof ConsensusError && /does not decode/.test(error.message),
+  );
 });
 
 test('restarted from its record, a validator re-sends its prevote and never signs a nil prevote', () => {
