@@ -63,7 +63,7 @@ test('duplicates, used nonces and a full mempool are refused with their code', (
   assert.equal(mempool.size, 3);
 });
 
-test('a commit removes what the block carried and what it made stale, and remembers ids', () => {
+test('a commit removes what the block carried and what it made stale, and forgets their ids', () => {
   const mempool = new Mempool();
   const a0 = entryOf(alice, 0);
   const a1 = entryOf(alice, 1);
@@ -83,7 +83,9 @@ test('a commit removes what the block carried and what it made stale, and rememb
   assert.equal(mempool.has(b0.idHex), true);
   assert.equal(mempool.size, 1);
   assert.equal(mempool.bytes, b0.encoded.length);
-  assert.equal(mempool.isVerified(a0.idHex), true);
+  assert.equal(mempool.isVerified(a0.idHex), false, 'committed: its nonce is used');
+  assert.equal(mempool.isVerified(a1.idHex), false, 'stale: its nonce is used');
+  assert.equal(mempool.isVerified(b0.idHex), true, 'still waiting');
   assert.equal(mempool.isVerified(toHex(entryOf(carol, 0).id)), false);
 });
 
