@@ -6,7 +6,7 @@
  * untouched node with the version it was made from (see `state-tree.ts`).
  */
 import { assert } from '../base/index.ts';
-import { hashBytes } from '../crypto/index.ts';
+import { hashBytes, sha256 } from '../crypto/index.ts';
 import type { Hash } from '../crypto/index.ts';
 
 import { stateKeyBytes, stateValueBytesMax } from './state-limits.ts';
@@ -120,11 +120,14 @@ interface InternalPage {
   readonly region: number;
 }
 
-/** A page of leaves: hashes, keys, value hashes, (chunk, offset, length) of values. */
+/**
+ * A page of leaves: hashes, keys, (chunk, offset, length) of values. A leaf's value hash is not
+ * kept: it is SHA-256 of the value, computed when asked (`readLeafValueHash`, off the update's
+ * path), which saves 32 of the about 290 bytes a key costs (decision 0079).
+ */
 interface LeafPage {
   hashes: Uint8Array;
   keys: Uint8Array;
-  valueHashes: Uint8Array;
   locations: Uint32Array;
   used: number;
   readonly region: number;
@@ -143,7 +146,6 @@ function newLeafPage(capacity: number, region: number): LeafPage {
   return {
     hashes: new Uint8Array(capacity * slotBytes),
     keys: new Uint8Array(capacity * slotBytes),
-    valueHashes: new Uint8Array(capacity * slotBytes),
     locations: new Uint32Array(capacity * 3),
     used: 0,
     region,
@@ -170,7 +172,6 @@ const leafPageKind: PageKind<LeafPage> = {
   grow(page, capacity) {
     page.hashes = grownArray(page.hashes, capacity * slotBytes);
     page.keys = grownArray(page.keys, capacity * slotBytes);
-    page.valueHashes = grownArray(page.valueHashes, capacity * slotBytes);
     page.locations = grownArray(page.locations, capacity * 3);
   },
 };
@@ -423,7 +424,6 @@ export class MemoryStateNodeStore implements StateNodeStore {
     const slot = index & pageMask;
     page.hashes.set(hash, slot * hashBytes);
     page.keys.set(key, slot * stateKeyBytes);
-    page.valueHashes.set(valueHash, slot * hashBytes);
     const values = this.#values;
     // The same array written a moment ago under another key (checked byte for byte, as a caller
     // could have changed it since) shares the stored bytes.
@@ -439,7 +439,7 @@ export class MemoryStateNodeStore implements StateNodeStore {
   }
 
   /**
-   * Copies leaf `ref` of `source` into this store as it is (hash, key, value hash, value), with
+   * Copies leaf `ref` of `source` into this store as it is (hash, key, value), with
    * no allocation per node: the fast path of compaction (the store's incremental copy of the
    * versions it keeps, decision 0032). The hashes are copied, not recomputed. With `source`
    * this store during a region copy, the leaf goes to the copy's fresh pages.
@@ -455,7 +455,6 @@ export class MemoryStateNodeStore implements StateNodeStore {
     const slot = index & pageMask;
     copyBytes(fromPage.hashes, fromSlot, page.hashes, slot);
     copyBytes(fromPage.keys, fromSlot, page.keys, slot);
-    copyBytes(fromPage.valueHashes, fromSlot, page.valueHashes, slot);
     const locations = fromPage.locations;
     const sourceLocation =
       locations[fromSlot * 3]! * valueLocationChunkFactor + locations[fromSlot * 3 + 1]!;
@@ -547,9 +546,7 @@ export class MemoryStateNodeStore implements StateNodeStore {
   }
 
   readLeafValueHash(ref: StateNodeRef): Hash {
-    const index = this.#leafIndex(ref);
-    const start = (index & pageMask) * hashBytes;
-    return this.#leafPage(index).valueHashes.slice(start, start + hashBytes);
+    return sha256(this.readLeafValue(ref));
   }
 
   readLeafValue(ref: StateNodeRef): Uint8Array {
@@ -605,11 +602,7 @@ export class MemoryStateNodeStore implements StateNodeStore {
     for (const page of this.#leaves) {
       if (page === undefined) continue;
       leaves += page.used;
-      bytes +=
-        page.hashes.byteLength +
-        page.keys.byteLength +
-        page.valueHashes.byteLength +
-        page.locations.byteLength;
+      bytes += page.hashes.byteLength + page.keys.byteLength + page.locations.byteLength;
     }
     const valueBytes = this.#values.bytesAllocated();
     return {

@@ -319,7 +319,8 @@ class StateBatchUpdate {
     const found = this.#find(leafKey, lo, hi);
     if (found < 0) return this.#build(depth, lo, hi, ref, leafKey, -1);
     const entry = this.#entries[found]!;
-    if (entry.value !== null && equalBytes(valueHashOf(entry), store.readLeafValueHash(ref))) {
+    // The same value (compared byte for byte: cheaper than hashing the stored one).
+    if (entry.value !== null && equalBytes(entry.value, store.readLeafValue(ref))) {
       return this.#build(depth, lo, hi, ref, leafKey, found);
     }
     // The batch deletes this leaf's key or gives it a new value: the entry replaces the leaf.

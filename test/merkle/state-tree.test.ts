@@ -421,7 +421,7 @@ test('stateTreeCopy copies versions with their roots, sharing nodes between cons
   );
 });
 
-test('stateTreeCopy stops on a source whose stored value no longer matches its hash', () => {
+test('stateTreeCopy stops on a source whose stored value no longer matches its leaf hash', () => {
   const source = new MemoryStateNodeStore();
   const keys = [keyFromHex('10'), keyFromHex('20'), keyFromHex('30')];
   const root = stateTreeUpdate(emptyStateRoot(source), entriesOf(keys, []));
@@ -447,7 +447,7 @@ test('stateTreeCopy stops on a source whose stored value no longer matches its h
   assert.throws(
     () => stateTreeCopy({ roots: [corrupt], to: new MemoryStateNodeStore() }),
     (error: unknown) =>
-      error instanceof AssertionFailedError && /stored value matches its hash/.test(error.message),
+      error instanceof AssertionFailedError && /stored leaf matches its hash/.test(error.message),
   );
   assert.throws(
     () => stateTreeCopy({ roots: 'x' as unknown as StateRoot[], to: source }),
