@@ -13,10 +13,10 @@ test('a node process gets the V8 flags and malloc settings of co-located nodes',
   assert.deepEqual(environment, {
     PATH: '/usr/bin',
     MEDLEDGER_X: '1',
-    NODE_OPTIONS: '--max-old-space-size=1024 --max-semi-space-size=4',
+    NODE_OPTIONS: '--max-old-space-size=1024 --max-semi-space-size=8',
     MALLOC_ARENA_MAX: colocatedNodeSettings.mallocArenaMax,
     MALLOC_MMAP_THRESHOLD_: colocatedNodeSettings.mallocMmapThresholdBytes,
-    MEDLEDGER_HEAP_GROWING_PERCENT: '20',
+    MEDLEDGER_HEAP_GROWING_PERCENT: '40',
   });
 });
 
@@ -32,7 +32,7 @@ test("the caller's NODE_OPTIONS come after the settings' flags, and its malloc s
   // V8 takes the last of a repeated flag: the caller's 512 MiB.
   assert.equal(
     environment.NODE_OPTIONS,
-    '--max-old-space-size=1024 --max-semi-space-size=4 --max-old-space-size=512',
+    '--max-old-space-size=1024 --max-semi-space-size=8 --max-old-space-size=512',
   );
   assert.equal(environment.MALLOC_ARENA_MAX, '8');
   assert.equal(environment.MALLOC_MMAP_THRESHOLD_, '65536');
