@@ -27,7 +27,7 @@ const round = () => uint({ max: chainLimits.roundMax });
 /**
  * What a validator last signed and the locks it held (the record's value). The proposal's block,
  * the locked block and the valid block are often one and the same block (locked and valid are set
- * in the same step, line 36-42, and a proposer re-proposes its valid block, line 16).
+ * in the same step, lines 36–42, and a proposer re-proposes its valid block, line 16).
  */
 export type SigningRecord = {
   readonly height: number;
@@ -50,11 +50,11 @@ export type SigningRecord = {
   readonly validPolka: readonly Vote[];
 };
 
-/** Where a record's block is: an index into the record's list of distinct blocks. */
-const blockIndex = () => nullable(uint({ max: signingRecordBlocksMax - 1 }));
-
 /** At most three distinct blocks: the proposal's, the locked and the valid one. */
 const signingRecordBlocksMax = 3;
+
+/** Where a record's block is: an index into the record's list of distinct blocks. */
+const blockIndex = () => nullable(uint({ max: signingRecordBlocksMax - 1 }));
 
 /**
  * The record's encoding (a struct: it is a local file, not a chain object). Each distinct block

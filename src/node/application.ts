@@ -207,10 +207,13 @@ export class ChainApplication {
     if (height !== this.height + 1) return `block ${height} is not the next height`;
     const ids: string[] = [];
     const txIds: Hash[] = [];
+    const encoded: Uint8Array[] = [];
     const unverified: { index: number; tx: Transaction; idHex: string }[] = [];
     for (const [index, tx] of block.txs.entries()) {
-      const id = transactionIdOfEncoding(encodeTransaction(tx));
+      const bytes = encodeTransaction(tx);
+      const id = transactionIdOfEncoding(bytes);
       const idHex = toHex(id);
+      encoded.push(bytes);
       txIds.push(id);
       ids.push(idHex);
       if (!this.#mempool.isVerified(idHex)) unverified.push({ index, tx, idHex });
@@ -244,7 +247,7 @@ export class ChainApplication {
           validatorSet: this.validatorSetAt(height),
           prevValidatorSet: height === 1 ? this.validatorSetAt(1) : this.#previousSet(height),
         },
-        { verifiedTxIds: new Set(ids) },
+        { verifiedTxIds: new Set(ids), txEncodings: { encoded, ids: txIds } },
       );
     } catch (error) {
       if (error instanceof ChainError) return error.message;

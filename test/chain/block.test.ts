@@ -10,12 +10,14 @@ import {
   blockHash,
   decodeBlock,
   encodeBlock,
+  encodeTransaction,
   makeCommit,
   makeValidatorSet,
   transactionId,
+  transactionIdOfEncoding,
   transactionRoot,
 } from '../../src/chain/index.ts';
-import { toHex } from '../../src/base/index.ts';
+import { AssertionFailedError, toHex } from '../../src/base/index.ts';
 import { logEmptyRoot } from '../../src/merkle/index.ts';
 import {
   buildChain,
@@ -157,5 +159,50 @@ test('verifiedTxIds skips the signature check of the named transactions only', (
       }),
     'bad-signature',
     /transaction 1/,
+  );
+});
+
+test('txEncodings: the caller encodings and ids are used, not made again; checks are unchanged', () => {
+  const context = contextOf(blocks, 1, set);
+  const block = blocks[1]!;
+  const encoded = block.txs.map((tx) => encodeTransaction(tx));
+  const ids = encoded.map((bytes) => transactionIdOfEncoding(bytes));
+  assertValidBlock(block, context, { txEncodings: { encoded, ids } });
+  // Twin: an id that is not the transaction's (a caller's mistake) shows as the root it gives.
+  const wrongIds = [ids[1]!, ids[0]!, ids[2]!];
+  assertChainError(
+    () => assertValidBlock(block, context, { txEncodings: { encoded, ids: wrongIds } }),
+    'wrong-tx-root',
+  );
+  // The signature is still checked with the caller's encodings.
+  const tampered = { ...block.txs[1]!, signature: new Uint8Array(64).fill(7) };
+  const txs = [block.txs[0]!, tampered, block.txs[2]!];
+  const tamperedEncoded = txs.map((tx) => encodeTransaction(tx));
+  const tamperedIds = tamperedEncoded.map((bytes) => transactionIdOfEncoding(bytes));
+  const header = { ...block.header, txRoot: transactionRoot(tamperedIds) };
+  assertChainError(
+    () =>
+      assertValidBlock({ ...block, header, txs }, context, {
+        txEncodings: { encoded: tamperedEncoded, ids: tamperedIds },
+      }),
+    'bad-signature',
+    /transaction 1/,
+  );
+});
+
+test('txEncodings of another length than the transactions is a programmer error', () => {
+  const context = contextOf(blocks, 1, set);
+  const block = blocks[1]!;
+  const encoded = block.txs.map((tx) => encodeTransaction(tx));
+  const ids = encoded.map((bytes) => transactionIdOfEncoding(bytes));
+  assert.throws(
+    () => assertValidBlock(block, context, { txEncodings: { encoded: encoded.slice(1), ids } }),
+    (error: unknown) =>
+      error instanceof AssertionFailedError && /one encoding per transaction/.test(error.message),
+  );
+  assert.throws(
+    () => assertValidBlock(block, context, { txEncodings: { encoded, ids: ids.slice(1) } }),
+    (error: unknown) =>
+      error instanceof AssertionFailedError && /one id per transaction/.test(error.message),
   );
 });
