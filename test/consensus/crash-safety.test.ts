@@ -203,30 +203,7 @@ test('twin: restarted without a record, the same timeout signs a nil prevote (wh
 });
 
 test('a lock survives a restart: the validator prevotes nil for another value in the next round', () => {
-  const { state } = start(null);
-  stepConsensus(state, {
-    kind: 'message',
-    peer: 'p',
-    message: proposalBy({ keyPairs, index: 1, round: 0, block }),
-  });
-  stepConsensus(state, { kind: 'block-validated', height: 1, blockHash: hash, valid: true });
-  stepConsensus(state, {
-    kind: 'message',
-    peer: 'p',
-    message: {
-      kind: 'vote',
-      vote: voteBy({ keyPairs, index: 1, type: 'prevote', round: 0, blockHash: hash }),
-    },
-  });
-  const { actions } = stepConsensus(state, {
-    kind: 'message',
-    peer: 'p',
-    message: {
-      kind: 'vote',
-      vote: voteBy({ keyPairs, index: 2, type: 'prevote', round: 0, blockHash: hash }),
-    },
-  });
-  const record = lastPersisted(actions);
+  const record = precommittedRecord();
   assert.equal(record.lockedRound, 0);
   assert.equal(record.validRound, 0, 'the record carries validValue with the lock');
   assert.equal(record.validPolka.length, 3, 'and the polka that lets it be re-proposed (line 28)');
