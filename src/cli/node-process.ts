@@ -63,8 +63,8 @@ export const colocatedNodeSettings = {
    * which the node applies as it starts; Node.js refuses the flag in NODE_OPTIONS). Full
    * collections come sooner, so less garbage is resident (decision 0067). It was 1.2, which kept
    * the closed loop under 300 MB at about 7 % of its throughput; with 40 MB less to hold per node
-   * (decision 0079) 1.4 keeps it there, and the concurrent marking that 1.2 ran every second or so
-   * (about 15 % of the machine's CPU in `bench:net`) runs less often.
+   * (decision 0079) 1.4 keeps it there, and the full collections' concurrent marking (about 15 %
+   * of the machine's CPU in `bench:net` under 1.2, `perf record -a`) runs less often.
    */
   heapGrowingPercent: '40',
 } as const;
