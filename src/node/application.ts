@@ -125,8 +125,8 @@ export class ChainApplication {
 
   /**
    * The next nonce of a signer in the committed state. Admission asks it twice per transaction
-   * (before and after the signature check) for a handful of busy signers, so the answers are kept
-   * until the committed state changes: a state-tree read and a decode each were about 2 % of a
+   * (before and after the signature check) for a handful of busy signers, and building a block
+   * once per signer, so the answers are kept until the committed state changes: a state-tree read and a decode each were about 2 % of a
    * node's main thread under `npm run bench:net`'s load (decision 0079).
    */
   nextNonce(signer: Uint8Array, signerHex: string = toHex(signer)): number {
@@ -151,19 +151,10 @@ export class ChainApplication {
         `asked to build block ${options.height} on top of ${head.height}`,
       );
     }
-    const state = this.#store.state();
-    const nonces = new Map<string, number>();
     const entries = this.#mempool.reap({
       txCountMax: nodeLimits.blockTxCountMax,
       bytesMax: nodeLimits.blockTxBytesMax,
-      nextNonceOf: (entry) => {
-        let next = nonces.get(entry.signerHex);
-        if (next === undefined) {
-          next = readNextNonce(state, entry.tx.signer);
-          nonces.set(entry.signerHex, next);
-        }
-        return next;
-      },
+      nextNonceOf: (entry) => this.nextNonce(entry.tx.signer, entry.signerHex),
     });
     const txs = entries.map((entry) => entry.tx);
     const txIds = entries.map((entry) => entry.id);
