@@ -5,6 +5,7 @@ import { test } from 'node:test';
 
 import {
   type Block,
+  type Transaction,
   ChainError,
   assertValidBlock,
   blockHash,
@@ -136,15 +137,22 @@ test('an empty block has the empty-tree txRoot and validates', () => {
   assertValidBlock(block, contextOf(all, 4, set));
 });
 
-test('verifiedTxIds skips the signature check of the named transactions only', () => {
+/**
+ * Block 1 with its second transaction's signature replaced: the signature is the only fault, the
+ * transaction root is that of the changed transactions.
+ */
+function blockWithBadSignature(): { candidate: Block; tampered: Transaction } {
   const block = blocks[1]!;
-  const [tx0, tx1, tx2] = block.txs;
-  const tampered = { ...tx1!, signature: new Uint8Array(64).fill(7) };
-  const tamperedId = toHex(transactionId(tampered));
-  const txs = [tx0!, tampered, tx2!];
-  // The signature is the only fault: the transaction root and ids are those of `txs`.
+  const tampered = { ...block.txs[1]!, signature: new Uint8Array(64).fill(7) };
+  const txs = [block.txs[0]!, tampered, block.txs[2]!];
   const header = { ...block.header, txRoot: transactionRoot(txs.map((tx) => transactionId(tx))) };
-  const candidate = { ...block, header, txs };
+  return { candidate: { ...block, header, txs }, tampered };
+}
+
+test('verifiedTxIds skips the signature check of the named transactions only', () => {
+  const { candidate, tampered } = blockWithBadSignature();
+  const tamperedId = toHex(transactionId(tampered));
+  const tx0 = candidate.txs[0];
   const context = contextOf(blocks, 1, set);
   assertValidBlock(candidate, context, { verifiedTxIds: new Set([tamperedId]) });
   assertChainError(
@@ -175,14 +183,12 @@ test('txEncodings: the caller encodings and ids are used, not made again; checks
     'wrong-tx-root',
   );
   // The signature is still checked with the caller's encodings.
-  const tampered = { ...block.txs[1]!, signature: new Uint8Array(64).fill(7) };
-  const txs = [block.txs[0]!, tampered, block.txs[2]!];
-  const tamperedEncoded = txs.map((tx) => encodeTransaction(tx));
+  const { candidate } = blockWithBadSignature();
+  const tamperedEncoded = candidate.txs.map((tx) => encodeTransaction(tx));
   const tamperedIds = tamperedEncoded.map((bytes) => transactionIdOfEncoding(bytes));
-  const header = { ...block.header, txRoot: transactionRoot(tamperedIds) };
   assertChainError(
     () =>
-      assertValidBlock({ ...block, header, txs }, context, {
+      assertValidBlock(candidate, context, {
         txEncodings: { encoded: tamperedEncoded, ids: tamperedIds },
       }),
     'bad-signature',

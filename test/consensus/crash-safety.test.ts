@@ -60,8 +60,8 @@ function lastPersisted(actions: readonly ConsensusAction[]): SigningRecord {
   return persisted[persisted.length - 1]!.record;
 }
 
-/** Validator 0 after prevoting `block` in round 0; returns its persisted record. */
-function prevotedRecord(): SigningRecord {
+/** Validator 0 after prevoting `block` in round 0: its state and the prevote's actions. */
+function prevoted(): { state: ConsensusState; actions: readonly ConsensusAction[] } {
   const { state } = start(null);
   stepConsensus(state, {
     kind: 'message',
@@ -74,7 +74,12 @@ function prevotedRecord(): SigningRecord {
     blockHash: hash,
     valid: true,
   });
-  return lastPersisted(actions);
+  return { state, actions };
+}
+
+/** Validator 0 after prevoting `block` in round 0; returns its persisted record. */
+function prevotedRecord(): SigningRecord {
+  return lastPersisted(prevoted().actions);
 }
 
 test('the signing record round-trips through its encoding', () => {
@@ -91,13 +96,7 @@ test('a truncated or inconsistent signing record is refused', () => {
 
 /** Validator 0 after precommitting `block` in round 0 (locked and valid): its record. */
 function precommittedRecord(): SigningRecord {
-  const { state } = start(null);
-  stepConsensus(state, {
-    kind: 'message',
-    peer: 'p',
-    message: proposalBy({ keyPairs, index: 1, round: 0, block }),
-  });
-  stepConsensus(state, { kind: 'block-validated', height: 1, blockHash: hash, valid: true });
+  const { state } = prevoted();
   let actions: readonly ConsensusAction[] = [];
   for (const index of [1, 2]) {
     actions = stepConsensus(state, {
