@@ -367,8 +367,12 @@ function postgresStorage(pool: pg.Pool, schema: string, beforeClose: () => void)
 
   return {
     backend: 'postgres',
+    // No group commit here: a row is taken by committing it, and each put waits for the last.
     insertVersion: (row, options) =>
-      run('storing a record version', () => insertVersion(row, options)),
+      run('storing a record version', async () => {
+        await insertVersion(row, options);
+        return { committed: Promise.resolve() };
+      }),
     readVersion: (recordId, version) =>
       run('reading a record version', async () => {
         const result =

@@ -155,8 +155,16 @@ export interface VaultStorage {
   /**
    * In one transaction: checks `checkNextVersion` and the vault's KEK id, moves the version it
    * replaces (if any) with its data key to the superseded versions, then inserts.
+   *
+   * Settles once the storage has taken the row in its order: every insert, erasure or rotation
+   * the storage is given after that sees it. `committed` settles once the row is durable (or
+   * refused). A storage with group commit takes a row before committing it, so that the rows
+   * taken in one event-loop turn share one commit; one without takes it by committing it.
    */
-  insertVersion(row: StoredVersionRow, options: { replaceUnanchored: boolean }): Promise<void>;
+  insertVersion(
+    row: StoredVersionRow,
+    options: { replaceUnanchored: boolean },
+  ): Promise<{ readonly committed: Promise<void> }>;
   readVersion(recordId: string, version: number | null): Promise<StoredVersionRow | null>;
   /** A superseded version of `recordId` with that number and content hash, or null. */
   readSuperseded(
@@ -331,8 +339,10 @@ function metaOf(row: RecordVersionMeta): RecordVersionMeta {
 
 /**
  * The vault over `storage`, with `kek` already checked against the stored KEK id. Writes (put,
- * erase, rotate) go one at a time through one queue, so a rotation never races a put of the same
- * vault object; reads run freely.
+ * erase, rotate) are handed to the storage one at a time through one queue, so a rotation never
+ * races a put of the same vault object; a put leaves the queue once the storage has taken its
+ * row (SQLite commits the rows taken in one turn together), and settles once it is committed.
+ * Reads run freely.
  */
 export function createRecordVault(options: { storage: VaultStorage; kek: VaultKek }): RecordVault {
   const { storage } = options;
@@ -402,19 +412,23 @@ export function createRecordVault(options: { storage: VaultStorage; kek: VaultKe
     const salt = new Uint8Array(randomBytes(recordSaltBytes));
     const contentHash = recordContentHash({ salt, canonical });
     const { dataKey, nonce, ciphertext, tag } = encryptRecord({ canonical, binding });
-    return exclusive(async () => {
+    // The write queue orders the row among the vault's writes (under the KEK in force when its
+    // turn comes); its durability is awaited outside the queue, so that the puts of one
+    // event-loop turn reach a group-committing storage together and share its commit.
+    const { committed } = await exclusive(() => {
       let key: WrappedDataKey;
       try {
         key = wrapDataKey({ kek, dataKey, recordId, version });
       } finally {
         dataKey.fill(0);
       }
-      await storage.insertVersion(
+      return storage.insertVersion(
         { ...binding, erased: false, salt, contentHash, nonce, ciphertext, tag, key },
         { replaceUnanchored },
       );
-      return { contentHash, salt };
     });
+    await committed;
+    return { contentHash, salt };
   }
 
   async function get(options: {

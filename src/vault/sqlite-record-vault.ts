@@ -348,14 +348,15 @@ function sqliteStorage(db: Database, file: string): VaultStorage {
   function queueInsert(
     row: StoredVersionRow,
     options: { replaceUnanchored: boolean },
-  ): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  ): Promise<{ readonly committed: Promise<void> }> {
+    const committed = new Promise<void>((resolve, reject) => {
       pending.push({ row, replaceUnanchored: options.replaceUnanchored, resolve, reject });
       if (!flushScheduled) {
         flushScheduled = true;
         setImmediate(flushInserts);
       }
     });
+    return Promise.resolve({ committed });
   }
 
   /**
@@ -437,6 +438,8 @@ function sqliteStorage(db: Database, file: string): VaultStorage {
       ),
     erasePatient: (patientId) =>
       run('erasing a patient', () => {
+        // Versions taken before the erasure are committed before it, so it reaches them too.
+        flushInserts();
         const versions = erase(patientId);
         // Move the WAL's copies of the old key pages into the file (where secure_delete zeroed
         // them) and truncate the WAL, so no old page of a destroyed key stays behind in it.
@@ -444,8 +447,10 @@ function sqliteStorage(db: Database, file: string): VaultStorage {
         return versions;
       }),
     rewrapAll: ({ fromKekId, toKekId, rewrap }) =>
-      run('rotating the KEK', () =>
-        db.transaction(() => {
+      run('rotating the KEK', () => {
+        // Versions taken before the rotation (wrapped by the old KEK) are committed first.
+        flushInserts();
+        return db.transaction(() => {
           const current = (statements.kekId.get() as { value: string }).value;
           if (current !== fromKekId)
             throw wrongKekError({ vaultKekId: current, givenKekId: fromKekId });
@@ -466,8 +471,8 @@ function sqliteStorage(db: Database, file: string): VaultStorage {
             });
           statements.setKekId.run(toKekId);
           return count;
-        })(),
-      ),
+        })();
+      }),
     close: () =>
       run('closing', () => {
         flushInserts();

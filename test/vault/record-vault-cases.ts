@@ -202,6 +202,60 @@ export function defineRecordVaultCases(backend: VaultBackend): void {
     });
   });
 
+  test(`${name}: an erasure asked in the same turn as puts reaches the versions put before it`, async () => {
+    await withVault(async (vault) => {
+      const patientId = freshId('patient');
+      const before = Array.from({ length: 6 }, () => putInput({ patientId }));
+      const puts = before.map((input) => vault.put(input));
+      const erasure = vault.erasePatient(patientId);
+      const later = putInput({ patientId: freshId('patient') });
+      const laterPut = vault.put(later);
+      await Promise.all(puts);
+      const erased = await erasure;
+      assert.deepEqual(
+        erased.map((version) => version.recordId).sort(),
+        before.map((input) => input.recordId).sort(),
+      );
+      for (const input of before) {
+        await assert.rejects(
+          vault.get({ recordId: input.recordId }),
+          vaultError(VaultErrorCode.erased),
+        );
+      }
+      await laterPut;
+      assert.equal((await vault.get({ recordId: later.recordId })).meta.version, 1);
+    });
+  });
+
+  test(`${name}: a rotation asked in the same turn as puts re-wraps the versions put before it`, async () => {
+    const location = await backend.newLocation();
+    const vault = await backend.open(location, kekA);
+    const inputs = Array.from({ length: 6 }, () => putInput());
+    try {
+      const puts = inputs.map((input) => vault.put(input));
+      const rotation = vault.rotateKek(kekB);
+      const later = putInput();
+      const laterPut = vault.put(later);
+      await Promise.all([...puts, laterPut]);
+      assert.deepEqual(await rotation, { rewrapped: inputs.length });
+      inputs.push(later);
+    } finally {
+      await vault.close();
+    }
+    await assert.rejects(backend.open(location, kekA), vaultError(VaultErrorCode.wrongKek));
+    const reopened = await backend.open(location, kekB);
+    try {
+      for (const input of inputs) {
+        assert.deepEqual(
+          (await reopened.get({ recordId: input.recordId })).resource,
+          plainJson(input.resource),
+        );
+      }
+    } finally {
+      await reopened.close();
+    }
+  });
+
   test(`${name}: a version may not change the record's patient or resource type`, async () => {
     await withVault(async (vault) => {
       const recordId = freshId('rec');

@@ -197,3 +197,27 @@ test('sqlite: after erasePatient the destroyed wrapped keys are nowhere in the f
   );
   assert.ok(contents().includes(keptKey), "the other patient's wrapped key is still there");
 });
+
+test('sqlite: the puts of one event-loop turn share one commit (group commit), one by one they do not', async () => {
+  // A WAL commit appends every page it changed; 40 one-row commits each append the same few
+  // pages again, while one commit of 40 rows appends each page once.
+  async function walBytesAfter40Puts(atOnce: boolean): Promise<number> {
+    files += 1;
+    const file = join(root, `vault-${files}.sqlite`);
+    const vault = await openSqliteRecordVault({ file, kek: vaultKekFromBytes(kekBytesA) });
+    try {
+      const inputs = Array.from({ length: 40 }, () => putInput());
+      if (atOnce) await Promise.all(inputs.map((input) => vault.put(input)));
+      else for (const input of inputs) await vault.put(input);
+      return statSync(`${file}-wal`).size;
+    } finally {
+      await vault.close();
+    }
+  }
+  const atOnce = await walBytesAfter40Puts(true);
+  const oneByOne = await walBytesAfter40Puts(false);
+  assert.ok(
+    atOnce * 4 < oneByOne,
+    `WAL after 40 puts at once ${atOnce} bytes, one by one ${oneByOne} bytes`,
+  );
+});
