@@ -101,6 +101,7 @@ import {
   type RecordVault,
   VaultError,
   openSealedRecord,
+  randomPoolBytes,
   recordContentHash,
   sealRecordForPeer,
 } from '../vault/index.ts';
@@ -937,8 +938,7 @@ export class RecordsService {
         return { status: 200, resource: found.resources[0]! };
       }
     }
-    const recordId =
-      request.type === 'Patient' ? fromHex(patientHex) : new Uint8Array(randomBytes(16));
+    const recordId = request.type === 'Patient' ? fromHex(patientHex) : randomPoolBytes(16);
     if (request.type === 'Patient' && readRecordHead(state, recordId) !== null) {
       throw new FhirError('conflict', `Patient/${patientHex} already exists`, { status: 409 });
     }

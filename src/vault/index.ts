@@ -35,6 +35,7 @@ export {
   vaultKekFileVersion,
 } from './kek-file.ts';
 export { x25519PublicKeyFromEd25519, x25519KeyPairFromEd25519 } from './x25519-from-ed25519.ts';
+export { randomPoolBytes } from './random-pool.ts';
 export {
   sealRecordForPeer,
   openSealedRecord,

@@ -12,12 +12,13 @@
  *
  * Decryption failures return `null`; the caller turns them into `integrity` errors.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 
 import { utf8 } from '../base/index.ts';
 import { hashTagged } from '../crypto/index.ts';
 import type { VaultKek } from './kek.ts';
 import { kekKeyOf } from './kek.ts';
+import { randomPoolBytes } from './random-pool.ts';
 
 /** Length in bytes of a data key: AES-256. */
 export const dataKeyBytes = 32;
@@ -75,7 +76,7 @@ function seal(options: { key: Uint8Array; plaintext: Uint8Array; aad: Uint8Array
   ciphertext: Uint8Array;
   tag: Uint8Array;
 } {
-  const nonce = new Uint8Array(randomBytes(gcmNonceBytes));
+  const nonce = randomPoolBytes(gcmNonceBytes);
   const cipher = createCipheriv('aes-256-gcm', options.key, nonce, { authTagLength: gcmTagBytes });
   cipher.setAAD(options.aad);
   const first = cipher.update(options.plaintext);
@@ -121,7 +122,7 @@ export function encryptRecord(options: { canonical: Uint8Array; binding: RecordB
   ciphertext: Uint8Array;
   tag: Uint8Array;
 } {
-  const dataKey = new Uint8Array(randomBytes(dataKeyBytes));
+  const dataKey = randomPoolBytes(dataKeyBytes);
   const sealed = seal({
     key: dataKey,
     plaintext: options.canonical,

@@ -3,7 +3,6 @@
  * storage interface (`VaultStorage`), so that SQLite and PostgreSQL differ only in SQL: the same
  * checks, the same encryption, the same errors, and the same test suite for both.
  */
-import { randomBytes } from 'node:crypto';
 
 import { equalBytes, fromUtf8, shortHex } from '../base/index.ts';
 import type { Hash } from '../crypto/index.ts';
@@ -11,6 +10,7 @@ import { VaultError, VaultErrorCode } from './errors.ts';
 import { isVaultKek } from './kek.ts';
 import type { VaultKek } from './kek.ts';
 import { vaultLimits } from './limits.ts';
+import { randomPoolBytes } from './random-pool.ts';
 import {
   decryptRecord,
   encryptRecord,
@@ -409,7 +409,7 @@ export function createRecordVault(options: { storage: VaultStorage; kek: VaultKe
       securityLabels,
       deleted,
     };
-    const salt = new Uint8Array(randomBytes(recordSaltBytes));
+    const salt = randomPoolBytes(recordSaltBytes);
     const contentHash = recordContentHash({ salt, canonical });
     const { dataKey, nonce, ciphertext, tag } = encryptRecord({ canonical, binding });
     // The write queue orders the row among the vault's writes (under the KEK in force when its
