@@ -11,7 +11,9 @@
  * how long the node's audit batches kept committing; a progress display on stderr. Issue 6's targets: ≥ 1,000 creates/s
  * across the network; ≥ 2,000 local reads/s on one node with p50 < 20 ms.
  *
- * `BENCH_FHIR_CREATE_LEVELS=128` measures only that create level; `BENCH_FHIR_READS=0` skips reads.
+ * Creates are measured at 16, 64, 128 and 256 in flight across the four nodes (4 to 64 clinicians
+ * writing at once per organisation); `BENCH_FHIR_CREATE_LEVELS=128` measures only that level.
+ * `BENCH_FHIR_READS=0` skips reads.
  * `BENCH_FHIR_CPU_PROF=<folder>` runs the nodes with a V8 CPU profiler (`fhir-cpu-profile.ts`)
  * and stops them gracefully, so each writes its profile there.
  */
@@ -58,7 +60,7 @@ process.env.MEDLEDGER_RUN = process.env.MEDLEDGER_RUN || 'build';
 /** Patients enrolled per organisation (each by its own node). */
 const patientsPerOrganisation = Number(process.env.BENCH_FHIR_PATIENTS_PER_ORG ?? 50);
 /** Creates in flight across the four nodes, per level (`BENCH_FHIR_CREATE_LEVELS=128` picks). */
-const createLevels = (process.env.BENCH_FHIR_CREATE_LEVELS ?? '16,64,128')
+const createLevels = (process.env.BENCH_FHIR_CREATE_LEVELS ?? '16,64,128,256')
   .split(',')
   .map((level) => {
     const inFlight = Number(level);
