@@ -40,9 +40,10 @@ import {
 
 /**
  * The vault format this build writes and reads (row `format` of `vault_info`). Format 2 added
- * `vault_superseded` (decision 0062); a format 1 vault is upgraded when opened.
+ * `vault_superseded` (decision 0062), format 3 the `provenance` column of versions (decision
+ * 0080); a vault of an earlier format is upgraded when opened.
  */
-export const postgresVaultFormat = 2;
+export const postgresVaultFormat = 3;
 
 /** Default schema of the vault's tables. */
 export const postgresVaultSchemaDefault = 'medledger_vault';
@@ -69,6 +70,7 @@ CREATE TABLE ${schema}.vault_superseded (
   kek_id TEXT NOT NULL,
   wrap_nonce BYTEA NOT NULL,
   wrapped_key BYTEA NOT NULL,
+  provenance BYTEA,
   PRIMARY KEY (record_id, version, content_hash)
 );
 CREATE INDEX ON ${schema}.vault_superseded (patient_id);`;
@@ -100,6 +102,7 @@ CREATE TABLE ${schema}.vault_versions (
   nonce BYTEA NOT NULL,
   ciphertext BYTEA NOT NULL,
   tag BYTEA NOT NULL,
+  provenance BYTEA,
   PRIMARY KEY (record_id, version)
 );
 CREATE INDEX ON ${schema}.vault_versions (patient_id);
@@ -190,8 +193,12 @@ async function initialise(pool: pg.Pool, schema: string, kek: VaultKek): Promise
       `SELECT name, value FROM ${schema}.vault_info`,
     );
     const values = new Map(info.rows.map((row) => [row.name, row.value]));
-    if (values.get('format') === '1') {
-      await client.query(supersededTableOf(schema));
+    const format = values.get('format');
+    if (format === '1' || format === '2') {
+      // Format 1 had no superseded versions; its table is made as format 3 has it.
+      if (format === '1') await client.query(supersededTableOf(schema));
+      else await client.query(`ALTER TABLE ${schema}.vault_superseded ADD COLUMN provenance BYTEA`);
+      await client.query(`ALTER TABLE ${schema}.vault_versions ADD COLUMN provenance BYTEA`);
       await client.query(`UPDATE ${schema}.vault_info SET value = $1 WHERE name = 'format'`, [
         String(postgresVaultFormat),
       ]);
@@ -299,7 +306,7 @@ function postgresStorage(pool: pg.Pool, schema: string, beforeClose: () => void)
         ]);
       }
       await client.query(
-        `INSERT INTO ${t.versions} (record_id, version, resource_type, patient_id, last_updated_ms, security_labels, deleted, erased, salt, content_hash, nonce, ciphertext, tag) VALUES ($1, $2, $3, $4, $5, $6, $7, false, $8, $9, $10, $11, $12)`,
+        `INSERT INTO ${t.versions} (record_id, version, resource_type, patient_id, last_updated_ms, security_labels, deleted, erased, salt, content_hash, nonce, ciphertext, tag, provenance) VALUES ($1, $2, $3, $4, $5, $6, $7, false, $8, $9, $10, $11, $12, $13)`,
         [
           row.recordId,
           row.version,
@@ -313,6 +320,7 @@ function postgresStorage(pool: pg.Pool, schema: string, beforeClose: () => void)
           buffer(row.nonce),
           buffer(row.ciphertext),
           buffer(row.tag),
+          row.provenance === null ? null : buffer(row.provenance),
         ],
       );
       await client.query(
@@ -429,14 +437,14 @@ function postgresStorage(pool: pg.Pool, schema: string, beforeClose: () => void)
             [patientId],
           );
           await client.query(
-            `UPDATE ${t.versions} SET erased = true, ciphertext = ''::bytea WHERE patient_id = $1 AND NOT erased`,
+            `UPDATE ${t.versions} SET erased = true, ciphertext = ''::bytea, provenance = NULL WHERE patient_id = $1 AND NOT erased`,
             [patientId],
           );
           await client.query(`UPDATE ${t.records} SET erased = true WHERE patient_id = $1`, [
             patientId,
           ]);
           await client.query(
-            `UPDATE ${t.superseded} SET kek_id = '', wrap_nonce = decode(repeat('00', length(wrap_nonce)), 'hex'), wrapped_key = decode(repeat('00', length(wrapped_key)), 'hex'), ciphertext = ''::bytea WHERE patient_id = $1`,
+            `UPDATE ${t.superseded} SET kek_id = '', wrap_nonce = decode(repeat('00', length(wrap_nonce)), 'hex'), wrapped_key = decode(repeat('00', length(wrapped_key)), 'hex'), ciphertext = ''::bytea, provenance = NULL WHERE patient_id = $1`,
             [patientId],
           );
           await client.query(`DELETE FROM ${t.superseded} WHERE patient_id = $1`, [patientId]);

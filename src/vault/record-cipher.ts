@@ -148,6 +148,52 @@ export function decryptRecord(options: {
   });
 }
 
+/**
+ * The additional authenticated data of a version's Provenance: the version's own AAD under another
+ * tag, so the Provenance is bound to the same metadata and can never pass for the record.
+ */
+function provenanceAad(binding: RecordBinding): Uint8Array {
+  return hashTagged('medledger/vault-provenance-aad/v1', recordAad(binding));
+}
+
+/**
+ * Seals a version's Provenance (canonical JSON) under the version's data key, with its own random
+ * nonce: `nonce ‖ ciphertext ‖ tag`, in one column beside the record's ciphertext (decision 0080).
+ */
+export function sealProvenance(options: {
+  dataKey: Uint8Array;
+  canonical: Uint8Array;
+  binding: RecordBinding;
+}): Uint8Array {
+  const sealed = seal({
+    key: options.dataKey,
+    plaintext: options.canonical,
+    aad: provenanceAad(options.binding),
+  });
+  const out = new Uint8Array(gcmNonceBytes + sealed.ciphertext.length + gcmTagBytes);
+  out.set(sealed.nonce);
+  out.set(sealed.ciphertext, gcmNonceBytes);
+  out.set(sealed.tag, gcmNonceBytes + sealed.ciphertext.length);
+  return out;
+}
+
+/** Opens a sealed Provenance; `null` if any byte of it or of the version's metadata changed. */
+export function openProvenance(options: {
+  dataKey: Uint8Array;
+  sealed: Uint8Array;
+  binding: RecordBinding;
+}): Uint8Array | null {
+  const { sealed } = options;
+  if (sealed.length < gcmNonceBytes + gcmTagBytes) return null;
+  return open({
+    key: options.dataKey,
+    nonce: sealed.subarray(0, gcmNonceBytes),
+    ciphertext: sealed.subarray(gcmNonceBytes, sealed.length - gcmTagBytes),
+    tag: sealed.subarray(sealed.length - gcmTagBytes),
+    aad: provenanceAad(options.binding),
+  });
+}
+
 /** A data key wrapped by a KEK: the KEK's id, the nonce, and the encrypted key with its tag. */
 export type WrappedDataKey = {
   readonly kekId: string;

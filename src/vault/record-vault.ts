@@ -14,6 +14,8 @@ import { randomPoolBytes } from './random-pool.ts';
 import {
   decryptRecord,
   encryptRecord,
+  openProvenance,
+  sealProvenance,
   unwrapDataKey,
   wrapDataKey,
   type RecordBinding,
@@ -63,6 +65,12 @@ export type PutRecordInput = {
    * still finds it (decision 0062). Only the latest stored version can be set aside.
    */
   readonly replaceUnanchored?: boolean;
+  /**
+   * The version's Provenance (FHIR R4 `Provenance`), kept in the version's row: encrypted under
+   * the version's data key (so erasure destroys it with the record), bound to the version's
+   * metadata, and read back by `getProvenance`. Not covered by the content hash.
+   */
+  readonly provenance?: FhirResourceJson;
 };
 
 /** What `put` returns: the salted hash to anchor on chain and its salt. */
@@ -116,6 +124,15 @@ export interface RecordVault {
     version?: number;
     contentHash?: Uint8Array;
   }): Promise<VaultRecord>;
+  /**
+   * The Provenance `put` stored with the version (chosen as `get` chooses it), or null when it
+   * was stored without one; the same errors as `get`.
+   */
+  getProvenance(options: {
+    recordId: string;
+    version: number;
+    contentHash?: Uint8Array;
+  }): Promise<FhirResourceJson | null>;
   /** Every version's metadata, oldest first (no decryption); `not-found` for an unknown record. */
   history(recordId: string): Promise<readonly RecordVersionMeta[]>;
   /** The current version's metadata of each record that matches, a page at a time. */
@@ -136,6 +153,8 @@ export type StoredVersionRow = RecordVersionMeta & {
   readonly ciphertext: Uint8Array;
   readonly tag: Uint8Array;
   readonly key: WrappedDataKey | null;
+  /** The version's Provenance sealed under its data key (`sealProvenance`), or null. */
+  readonly provenance: Uint8Array | null;
 };
 
 /** A stored data key, as `rotateKek` sees it. */
@@ -324,6 +343,26 @@ function integrity(recordId: string, version: number, problem: string): VaultErr
   );
 }
 
+/** The canonical bytes of a `put`'s Provenance, refused unless it is a Provenance resource. */
+function provenanceBytes(provenance: unknown): Uint8Array {
+  if (
+    typeof provenance !== 'object' ||
+    provenance === null ||
+    (provenance as { resourceType?: unknown }).resourceType !== 'Provenance'
+  ) {
+    throw invalid(
+      'provenance',
+      `expected a FHIR Provenance resource, found ${describe(provenance)}`,
+    );
+  }
+  try {
+    return canonicalResourceBytes(provenance);
+  } catch (error) {
+    if (error instanceof VaultError) throw invalid('provenance', error.message);
+    throw error;
+  }
+}
+
 function metaOf(row: RecordVersionMeta): RecordVersionMeta {
   return {
     recordId: row.recordId,
@@ -400,6 +439,8 @@ export function createRecordVault(options: { storage: VaultStorage; kek: VaultKe
         `expected ${resourceType} (the resourceType argument), found ${describe(input.resource.resourceType)}`,
       );
     }
+    const provenanceCanonical =
+      input.provenance === undefined ? null : provenanceBytes(input.provenance);
     const binding: RecordBinding = {
       recordId,
       version,
@@ -412,6 +453,10 @@ export function createRecordVault(options: { storage: VaultStorage; kek: VaultKe
     const salt = randomPoolBytes(recordSaltBytes);
     const contentHash = recordContentHash({ salt, canonical });
     const { dataKey, nonce, ciphertext, tag } = encryptRecord({ canonical, binding });
+    const provenance =
+      provenanceCanonical === null
+        ? null
+        : sealProvenance({ dataKey, canonical: provenanceCanonical, binding });
     // The write queue orders the row among the vault's writes (under the KEK in force when its
     // turn comes); its durability is awaited outside the queue, so that the puts of one
     // event-loop turn reach a group-committing storage together and share its commit.
@@ -423,7 +468,7 @@ export function createRecordVault(options: { storage: VaultStorage; kek: VaultKe
         dataKey.fill(0);
       }
       return storage.insertVersion(
-        { ...binding, erased: false, salt, contentHash, nonce, ciphertext, tag, key },
+        { ...binding, erased: false, salt, contentHash, nonce, ciphertext, tag, key, provenance },
         { replaceUnanchored },
       );
     });
@@ -431,11 +476,14 @@ export function createRecordVault(options: { storage: VaultStorage; kek: VaultKe
     return { contentHash, salt };
   }
 
-  async function get(options: {
-    recordId: string;
-    version?: number;
-    contentHash?: Uint8Array;
-  }): Promise<VaultRecord> {
+  /**
+   * The stored row `get` and `getProvenance` read (the one under `contentHash` when given,
+   * superseded or not) and its unwrapped data key: the caller wipes the key after use.
+   */
+  async function readRow(
+    options: unknown,
+    versionRequired: boolean,
+  ): Promise<{ row: StoredVersionRow; dataKey: Uint8Array }> {
     checkOpen();
     const {
       recordId: rawRecordId,
@@ -443,7 +491,8 @@ export function createRecordVault(options: { storage: VaultStorage; kek: VaultKe
       contentHash: wanted,
     } = (options ?? {}) as { recordId?: unknown; version?: unknown; contentHash?: unknown };
     const recordId = checkId(rawRecordId, 'recordId');
-    const version = rawVersion === undefined ? null : checkVersion(rawVersion, 'version');
+    const version =
+      rawVersion === undefined && !versionRequired ? null : checkVersion(rawVersion, 'version');
     if (wanted !== undefined && !(wanted instanceof Uint8Array && wanted.length === 32)) {
       throw invalid('contentHash', `expected 32 bytes, found ${describe(wanted)}`);
     }
@@ -495,6 +544,16 @@ export function createRecordVault(options: { storage: VaultStorage; kek: VaultKe
         row.version,
         'its wrapped data key does not unwrap (wrapped key or wrap nonce changed)',
       );
+    return { row, dataKey };
+  }
+
+  async function get(options: {
+    recordId: string;
+    version?: number;
+    contentHash?: Uint8Array;
+  }): Promise<VaultRecord> {
+    const { row, dataKey } = await readRow(options, false);
+    const { recordId } = row;
     let canonical: Uint8Array | null;
     try {
       canonical = decryptRecord({
@@ -530,6 +589,29 @@ export function createRecordVault(options: { storage: VaultStorage; kek: VaultKe
     }
     const resource = JSON.parse(fromUtf8(canonical)) as FhirResourceJson;
     return { meta: metaOf(row), resource, canonical, salt: row.salt, contentHash };
+  }
+
+  async function getProvenance(options: {
+    recordId: string;
+    version: number;
+    contentHash?: Uint8Array;
+  }): Promise<FhirResourceJson | null> {
+    const { row, dataKey } = await readRow(options, true);
+    let canonical: Uint8Array | null;
+    try {
+      if (row.provenance === null) return null;
+      canonical = openProvenance({ dataKey, sealed: row.provenance, binding: row });
+    } finally {
+      dataKey.fill(0);
+    }
+    if (canonical === null) {
+      throw integrity(
+        row.recordId,
+        row.version,
+        "its Provenance does not decrypt (its bytes or the version's metadata changed)",
+      );
+    }
+    return JSON.parse(fromUtf8(canonical)) as FhirResourceJson;
   }
 
   async function history(recordId: string): Promise<readonly RecordVersionMeta[]> {
@@ -632,6 +714,7 @@ export function createRecordVault(options: { storage: VaultStorage; kek: VaultKe
     },
     put,
     get,
+    getProvenance,
     history,
     list,
     erasePatient,

@@ -38,9 +38,10 @@ import {
 export const sqliteVaultApplicationId = 0x4d4c5654;
 /**
  * SQLite `user_version` of the vault format this build writes and reads. Format 2 added
- * `vault_superseded` (decision 0062); a format 1 vault is upgraded when opened.
+ * `vault_superseded` (decision 0062), format 3 the `provenance` column of versions (decision
+ * 0080); a vault of an earlier format is upgraded when opened.
  */
-export const sqliteVaultFormat = 2;
+export const sqliteVaultFormat = 3;
 
 /** Versions set aside by a put that replaced them before their anchor committed (0062). */
 const supersededTable = `
@@ -61,6 +62,7 @@ CREATE TABLE vault_superseded (
   kek_id TEXT NOT NULL,
   wrap_nonce BLOB NOT NULL,
   wrapped_key BLOB NOT NULL,
+  provenance BLOB,
   PRIMARY KEY (record_id, version, content_hash)
 ) STRICT;
 CREATE INDEX vault_superseded_by_patient ON vault_superseded (patient_id);
@@ -91,6 +93,7 @@ CREATE TABLE vault_versions (
   nonce BLOB NOT NULL,
   ciphertext BLOB NOT NULL,
   tag BLOB NOT NULL,
+  provenance BLOB,
   PRIMARY KEY (record_id, version)
 ) STRICT;
 CREATE INDEX vault_versions_by_patient ON vault_versions (patient_id);
@@ -159,9 +162,12 @@ function initialise(db: Database, file: string, kek: VaultKek): void {
     );
   }
   let format = db.pragma('user_version', { simple: true }) as number;
-  if (format === 1) {
+  if (format === 1 || format === 2) {
     db.transaction(() => {
-      db.exec(supersededTable);
+      // Format 1 had no superseded versions; its table is made as format 3 has it.
+      if (format === 1) db.exec(supersededTable);
+      else db.exec('ALTER TABLE vault_superseded ADD COLUMN provenance BLOB');
+      db.exec('ALTER TABLE vault_versions ADD COLUMN provenance BLOB');
       db.pragma(`user_version = ${sqliteVaultFormat}`);
     })();
     format = sqliteVaultFormat;
@@ -193,7 +199,7 @@ function sqliteStorage(db: Database, file: string): VaultStorage {
     ),
     updateRecord: db.prepare('UPDATE vault_records SET latest_version = ? WHERE record_id = ?'),
     insertVersion: db.prepare(
-      'INSERT INTO vault_versions (record_id, version, resource_type, patient_id, last_updated_ms, security_labels, deleted, erased, salt, content_hash, nonce, ciphertext, tag) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)',
+      'INSERT INTO vault_versions (record_id, version, resource_type, patient_id, last_updated_ms, security_labels, deleted, erased, salt, content_hash, nonce, ciphertext, tag, provenance) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)',
     ),
     insertKey: db.prepare(
       'INSERT INTO vault_data_keys (record_id, version, kek_id, wrap_nonce, wrapped_key) VALUES (?, ?, ?, ?, ?)',
@@ -235,7 +241,7 @@ function sqliteStorage(db: Database, file: string): VaultStorage {
       'DELETE FROM vault_data_keys WHERE (record_id, version) IN (SELECT record_id, version FROM vault_versions WHERE patient_id = ? AND erased = 0)',
     ),
     markVersionsErased: db.prepare(
-      "UPDATE vault_versions SET erased = 1, ciphertext = X'' WHERE patient_id = ? AND erased = 0",
+      "UPDATE vault_versions SET erased = 1, ciphertext = X'', provenance = NULL WHERE patient_id = ? AND erased = 0",
     ),
     markRecordsErased: db.prepare('UPDATE vault_records SET erased = 1 WHERE patient_id = ?'),
     keysAfter: db.prepare(
@@ -294,6 +300,7 @@ function sqliteStorage(db: Database, file: string): VaultStorage {
       row.nonce,
       row.ciphertext,
       row.tag,
+      row.provenance,
     );
     statements.insertKey.run(
       row.recordId,

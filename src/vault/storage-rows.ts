@@ -14,7 +14,7 @@ export const versionColumns =
 /** The columns of a full version read: metadata, crypto columns, and the wrapped key. */
 export const fullVersionColumns =
   `${versionColumns}, v.salt, v.content_hash, v.nonce, v.ciphertext, v.tag, ` +
-  'k.kek_id, k.wrap_nonce, k.wrapped_key';
+  'k.kek_id, k.wrap_nonce, k.wrapped_key, v.provenance';
 
 /**
  * The columns of a superseded version (decision 0062), named as `fullVersionColumns` names
@@ -22,7 +22,7 @@ export const fullVersionColumns =
  */
 export const supersededColumns =
   `${versionColumns}, v.salt, v.content_hash, v.nonce, v.ciphertext, v.tag, ` +
-  'v.kek_id, v.wrap_nonce, v.wrapped_key';
+  'v.kek_id, v.wrap_nonce, v.wrapped_key, v.provenance';
 
 type Columns = Record<string, unknown>;
 
@@ -95,7 +95,7 @@ export function metaFromColumns(columns: Columns): RecordVersionMeta {
   };
 }
 
-/** A full version row (`fullVersionColumns`, the key columns null once erased). */
+/** A full version row (`fullVersionColumns`, the key columns null once erased; the Provenance null when none was stored). */
 export function versionFromColumns(columns: Columns): StoredVersionRow {
   const hasKey = columns.kek_id !== null && columns.kek_id !== undefined;
   return {
@@ -112,6 +112,7 @@ export function versionFromColumns(columns: Columns): StoredVersionRow {
           wrappedKey: bytes(columns, 'wrapped_key'),
         }
       : null,
+    provenance: columns.provenance === null ? null : bytes(columns, 'provenance'),
   };
 }
 

@@ -108,40 +108,53 @@ test('postgres: a schema holding other tables, or a vault of another format, is 
   });
   await vault.put(putInput());
   await vault.close();
-  await query("UPDATE format_test.vault_info SET value = '3' WHERE name = 'format'");
+  await query("UPDATE format_test.vault_info SET value = '4' WHERE name = 'format'");
   await assert.rejects(
     openPostgresRecordVault({ connection: connection(), kek: kekA, schema: 'format_test' }),
     (error: unknown) => {
       assert.ok(error instanceof VaultError);
       assert.equal(error.code, VaultErrorCode.foreign);
-      assert.match(error.message, /format 3; this build reads format 2/);
+      assert.match(error.message, /format 4; this build reads format 3/);
       return true;
     },
   );
 });
 
-test('postgres: a format 1 vault (before superseded versions) is upgraded when opened', async () => {
-  const schema = 'format_one';
-  const recordId = freshId('rec');
-  let vault = await openPostgresRecordVault({ connection: connection(), kek: kekA, schema });
-  await vault.put(putInput({ recordId }));
-  await vault.put(putInput({ recordId, version: 2 }));
-  await vault.close();
-  await query(`DROP TABLE ${schema}.vault_superseded`);
-  await query(`UPDATE ${schema}.vault_info SET value = '1' WHERE name = 'format'`);
-  vault = await openPostgresRecordVault({ connection: connection(), kek: kekA, schema });
-  try {
-    assert.equal((await vault.get({ recordId })).meta.version, 2);
-    await vault.put({ ...putInput({ recordId, version: 2 }), replaceUnanchored: true });
-  } finally {
+for (const format of [1, 2] as const) {
+  test(`postgres: a format ${format} vault is upgraded when opened; its versions read, new ones keep a Provenance`, async () => {
+    const schema = `format_${format === 1 ? 'one' : 'two'}`;
+    const recordId = freshId('rec');
+    let vault = await openPostgresRecordVault({ connection: connection(), kek: kekA, schema });
+    await vault.put(putInput({ recordId }));
+    await vault.put(putInput({ recordId, version: 2 }));
     await vault.close();
-  }
-  const format = await query(`SELECT value FROM ${schema}.vault_info WHERE name = 'format'`);
-  assert.equal((format.rows[0] as { value: string }).value, '2');
-  const rows = await query(`SELECT count(*)::int AS n FROM ${schema}.vault_superseded`);
-  assert.equal((rows.rows[0] as { n: number }).n, 1);
-});
-
+    // Back to the format an older build left.
+    await query(`ALTER TABLE ${schema}.vault_versions DROP COLUMN provenance`);
+    if (format === 1) await query(`DROP TABLE ${schema}.vault_superseded`);
+    else await query(`ALTER TABLE ${schema}.vault_superseded DROP COLUMN provenance`);
+    await query(`UPDATE ${schema}.vault_info SET value = $1 WHERE name = 'format'`, [
+      String(format),
+    ]);
+    vault = await openPostgresRecordVault({ connection: connection(), kek: kekA, schema });
+    const provenance = { resourceType: 'Provenance', target: [{ reference: 'x' }] };
+    try {
+      assert.equal((await vault.get({ recordId })).meta.version, 2);
+      assert.equal(await vault.getProvenance({ recordId, version: 2 }), null);
+      await vault.put({
+        ...putInput({ recordId, version: 2 }),
+        replaceUnanchored: true,
+        provenance,
+      });
+      assert.deepEqual(await vault.getProvenance({ recordId, version: 2 }), provenance);
+    } finally {
+      await vault.close();
+    }
+    const stored = await query(`SELECT value FROM ${schema}.vault_info WHERE name = 'format'`);
+    assert.equal((stored.rows[0] as { value: string }).value, '3');
+    const superseded = await query(`SELECT count(*)::int AS n FROM ${schema}.vault_superseded`);
+    assert.equal((superseded.rows[0] as { n: number }).n, 1);
+  });
+}
 test('postgres: an exclusive open holds the schema until closed; a shared open still works', async () => {
   const schema = 'exclusive_test';
   const first = await openPostgresRecordVault({

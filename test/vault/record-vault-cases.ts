@@ -202,6 +202,178 @@ export function defineRecordVaultCases(backend: VaultBackend): void {
     });
   });
 
+  const provenanceOf = (target: string): FhirResourceJson => ({
+    resourceType: 'Provenance',
+    target: [{ reference: target }],
+    recorded: '2024-03-01T08:30:00.000Z',
+    agent: [{ who: { reference: 'Organization/org-a' } }],
+  });
+
+  test(`${name}: a version's Provenance is kept in its row and read back; a version without has none`, async () => {
+    await withVault(async (vault) => {
+      const withOne = putInput();
+      const provenance = provenanceOf(`Observation/${withOne.recordId}/_history/1`);
+      const put = await vault.put({ ...withOne, provenance });
+      assert.deepEqual(
+        await vault.getProvenance({ recordId: withOne.recordId, version: 1 }),
+        provenance,
+      );
+      assert.deepEqual(
+        await vault.getProvenance({
+          recordId: withOne.recordId,
+          version: 1,
+          contentHash: put.contentHash,
+        }),
+        provenance,
+      );
+      // The record itself is as without a Provenance.
+      const record = await vault.get({ recordId: withOne.recordId });
+      assert.deepEqual(record.resource, plainJson(withOne.resource));
+      const without = putInput();
+      await vault.put(without);
+      assert.equal(await vault.getProvenance({ recordId: without.recordId, version: 1 }), null);
+      await assert.rejects(
+        vault.getProvenance({ recordId: without.recordId, version: 2 }),
+        vaultError(VaultErrorCode.notFound, /has no version 2/),
+      );
+      await assert.rejects(
+        vault.getProvenance({ recordId: without.recordId } as never),
+        vaultError(VaultErrorCode.invalidArgument, /^version:/),
+      );
+    });
+  });
+
+  test(`${name}: a Provenance that is not a JSON Provenance resource is refused, naming it`, async () => {
+    await withVault(async (vault) => {
+      const bad: unknown[] = [
+        'Provenance',
+        null,
+        { resourceType: 'Observation' },
+        { resourceType: 'Provenance', recorded: Number.NaN },
+      ];
+      for (const provenance of bad) {
+        const input = putInput();
+        await assert.rejects(
+          vault.put({ ...input, provenance: provenance as FhirResourceJson }),
+          vaultError(VaultErrorCode.invalidArgument, /^provenance: /),
+        );
+        await assert.rejects(
+          vault.get({ recordId: input.recordId }),
+          vaultError(VaultErrorCode.notFound),
+        );
+      }
+    });
+  });
+
+  test(`${name}: a set-aside version keeps its own Provenance, found by its content hash`, async () => {
+    await withVault(async (vault) => {
+      const input = putInput();
+      const first = await vault.put({ ...input, provenance: provenanceOf('first') });
+      const second = await vault.put({
+        ...input,
+        replaceUnanchored: true,
+        provenance: provenanceOf('second'),
+      });
+      const read = (contentHash: Uint8Array) =>
+        vault.getProvenance({ recordId: input.recordId, version: 1, contentHash });
+      assert.deepEqual(await read(first.contentHash), provenanceOf('first'));
+      assert.deepEqual(await read(second.contentHash), provenanceOf('second'));
+      assert.deepEqual(
+        await vault.getProvenance({ recordId: input.recordId, version: 1 }),
+        provenanceOf('second'),
+      );
+    });
+  });
+
+  test(`${name}: a changed byte of a Provenance, or of its version's metadata, is an integrity error`, async () => {
+    const location = await backend.newLocation();
+    let vault = await backend.open(location, kekA);
+    const input = putInput();
+    await vault.put({ ...input, provenance: provenanceOf('x') });
+    await vault.close();
+    const where = { location, table: 'vault_versions', recordId: input.recordId, version: 1 };
+    const sealed = await backend.readColumn({ ...where, column: 'provenance' });
+    await backend.writeColumn({ ...where, column: 'provenance', value: changed(sealed) });
+    vault = await backend.open(location, kekA);
+    try {
+      await assert.rejects(
+        vault.getProvenance({ recordId: input.recordId, version: 1 }),
+        vaultError(VaultErrorCode.integrity, /its Provenance does not decrypt/),
+      );
+      // The record itself is untouched.
+      assert.deepEqual(
+        (await vault.get({ recordId: input.recordId })).resource,
+        plainJson(input.resource),
+      );
+    } finally {
+      await vault.close();
+    }
+    await backend.writeColumn({ ...where, column: 'provenance', value: sealed });
+    vault = await backend.open(location, kekA);
+    try {
+      assert.deepEqual(
+        await vault.getProvenance({ recordId: input.recordId, version: 1 }),
+        provenanceOf('x'),
+      );
+    } finally {
+      await vault.close();
+    }
+    // The Provenance is bound to its version's metadata (here its time).
+    await backend.writeColumn({
+      ...where,
+      column: 'last_updated_ms',
+      value: input.lastUpdatedMs + 1,
+    });
+    vault = await backend.open(location, kekA);
+    try {
+      await assert.rejects(
+        vault.getProvenance({ recordId: input.recordId, version: 1 }),
+        vaultError(VaultErrorCode.integrity, /its Provenance does not decrypt/),
+      );
+    } finally {
+      await vault.close();
+    }
+  });
+
+  test(`${name}: erasure destroys a version's Provenance with it; rotation keeps it readable`, async () => {
+    const location = await backend.newLocation();
+    let vault = await backend.open(location, kekA);
+    const patientId = freshId('patient');
+    const kept = putInput();
+    const erased = putInput({ patientId });
+    await vault.put({ ...kept, provenance: provenanceOf('kept') });
+    await vault.put({ ...erased, provenance: provenanceOf('erased') });
+    try {
+      await vault.erasePatient(patientId);
+      await assert.rejects(
+        vault.getProvenance({ recordId: erased.recordId, version: 1 }),
+        vaultError(VaultErrorCode.erased),
+      );
+      await vault.rotateKek(kekB);
+    } finally {
+      await vault.close();
+    }
+    assert.equal(
+      await backend.readColumn({
+        location,
+        table: 'vault_versions',
+        column: 'provenance',
+        recordId: erased.recordId,
+        version: 1,
+      }),
+      null,
+    );
+    vault = await backend.open(location, kekB);
+    try {
+      assert.deepEqual(
+        await vault.getProvenance({ recordId: kept.recordId, version: 1 }),
+        provenanceOf('kept'),
+      );
+    } finally {
+      await vault.close();
+    }
+  });
+
   test(`${name}: an erasure asked in the same turn as puts reaches the versions put before it`, async () => {
     await withVault(async (vault) => {
       const patientId = freshId('patient');

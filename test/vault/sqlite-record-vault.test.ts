@@ -84,35 +84,51 @@ test('sqlite: a new vault file has mode 0600, the vault markers and WAL', async 
   assert.equal(statSync(file).mode & 0o777, 0o600);
   withDatabase(file, (db) => {
     assert.equal(db.pragma('application_id', { simple: true }), 0x4d4c5654);
-    assert.equal(db.pragma('user_version', { simple: true }), 2);
+    assert.equal(db.pragma('user_version', { simple: true }), 3);
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
   });
 });
 
-test('sqlite: a format 1 vault (before superseded versions) is upgraded when opened', async () => {
-  const file = join(root, 'format-1.sqlite');
-  const recordId = freshId('rec');
-  let vault = await openSqliteRecordVault({ file, kek: kekA });
-  await vault.put(putInput({ recordId }));
-  await vault.put(putInput({ recordId, version: 2 }));
-  await vault.close();
+/** Turns a vault file back into one of an earlier format, as an older build left it. */
+function downgrade(file: string, format: 1 | 2): void {
   withDatabase(file, (db) => {
-    db.exec('DROP TABLE vault_superseded');
-    db.pragma('user_version = 1');
+    db.exec('ALTER TABLE vault_versions DROP COLUMN provenance');
+    if (format === 1) db.exec('DROP TABLE vault_superseded');
+    else db.exec('ALTER TABLE vault_superseded DROP COLUMN provenance');
+    db.pragma(`user_version = ${format}`);
   });
-  vault = await openSqliteRecordVault({ file, kek: kekA });
-  try {
-    assert.equal((await vault.get({ recordId })).meta.version, 2);
-    await vault.put({ ...putInput({ recordId, version: 2 }), replaceUnanchored: true });
-  } finally {
+}
+
+for (const format of [1, 2] as const) {
+  test(`sqlite: a format ${format} vault is upgraded when opened; its versions read, new ones keep a Provenance`, async () => {
+    const file = join(root, `format-${format}.sqlite`);
+    const recordId = freshId('rec');
+    let vault = await openSqliteRecordVault({ file, kek: kekA });
+    await vault.put(putInput({ recordId }));
+    await vault.put(putInput({ recordId, version: 2 }));
     await vault.close();
-  }
-  withDatabase(file, (db) => {
-    assert.equal(db.pragma('user_version', { simple: true }), 2);
-    const rows = db.prepare('SELECT count(*) AS n FROM vault_superseded').get() as { n: number };
-    assert.equal(rows.n, 1);
+    downgrade(file, format);
+    vault = await openSqliteRecordVault({ file, kek: kekA });
+    const provenance = { resourceType: 'Provenance', target: [{ reference: 'x' }] };
+    try {
+      assert.equal((await vault.get({ recordId })).meta.version, 2);
+      assert.equal(await vault.getProvenance({ recordId, version: 2 }), null);
+      await vault.put({
+        ...putInput({ recordId, version: 2 }),
+        replaceUnanchored: true,
+        provenance,
+      });
+      assert.deepEqual(await vault.getProvenance({ recordId, version: 2 }), provenance);
+    } finally {
+      await vault.close();
+    }
+    withDatabase(file, (db) => {
+      assert.equal(db.pragma('user_version', { simple: true }), 3);
+      const rows = db.prepare('SELECT count(*) AS n FROM vault_superseded').get() as { n: number };
+      assert.equal(rows.n, 1);
+    });
   });
-});
+}
 
 test('sqlite: a second open of the same vault is refused while the first holds it', async () => {
   const file = join(root, 'locked.sqlite');
@@ -149,11 +165,11 @@ test('sqlite: files that are not vaults are refused as foreign', async () => {
   });
   const newer = join(root, 'newer.sqlite');
   await (await openSqliteRecordVault({ file: newer, kek: kekA })).close();
-  withDatabase(newer, (db) => db.pragma('user_version = 3'));
+  withDatabase(newer, (db) => db.pragma('user_version = 4'));
   await assert.rejects(
     openSqliteRecordVault({ file: newer, kek: kekA }),
     (error: unknown) =>
-      error instanceof VaultError && /format 3; this build reads format 2/.test(error.message),
+      error instanceof VaultError && /format 4; this build reads format 3/.test(error.message),
   );
   await assert.rejects(
     openSqliteRecordVault({ file: newer, kek: vaultKekFromBytes(kekBytesB) }),
