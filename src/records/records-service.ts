@@ -17,6 +17,7 @@ import type {
   Consent,
   OperationOutcome,
   OperationOutcomeIssue,
+  Provenance,
   Resource,
 } from '@medplum/fhirtypes';
 import type { Logger } from 'pino';
@@ -304,6 +305,8 @@ interface PreparedVersion {
   readonly write: Omit<VersionWrite, 'label'> & { readonly label: string | null };
   readonly stored: Resource;
   readonly securityLabels: string[];
+  /** The version's signed Provenance, stored in its vault row. */
+  readonly provenance: Provenance;
 }
 
 /** Search parameters of a query string, as the routes pass them. */
@@ -1098,7 +1101,7 @@ export class RecordsService {
     write: Omit<VersionWrite, 'label'>,
   ): Promise<{ status: 201; resource: Resource }> {
     const time = this.#now();
-    const prepared = this.#prepareVersion({ ...write, label: null }, time);
+    const prepared = this.#prepareVersion(context, { ...write, label: null }, time);
     const contentHash = await this.#putVersion(prepared, time);
     const location = await this.anchors.anchor(this.#anchorOf(prepared, contentHash));
     if (!location.receipt.ok && location.receipt.code === 'version-out-of-order') {
@@ -1117,12 +1120,17 @@ export class RecordsService {
         { status: 422 },
       );
     }
-    await this.#afterAnchored(context, prepared, time);
+    this.#auditAnchoredWrite(context, prepared);
     return { status: 201, resource: prepared.stored };
   }
 
-  /** A version as stored: the resource with its server meta, and its labels for the chain. */
+  /**
+   * A version as stored: the resource with its server meta, its labels for the chain, and its
+   * signed Provenance (stored in the same vault row, so it is durable before the anchor is sent
+   * and set aside with the version if that anchor never commits, decision 0080).
+   */
   #prepareVersion(
+    context: RecordsRequestContext,
     write: Omit<VersionWrite, 'label'> & { readonly label: string | null },
     time: number,
   ): PreparedVersion {
@@ -1131,7 +1139,12 @@ export class RecordsService {
       versionId: String(write.version),
       lastUpdated: isoTime(time),
     });
-    return { write, stored, securityLabels: chainLabelsOf(stored) };
+    const provenance = this.#provenanceOf(context, {
+      target: stored,
+      activity: write.version === 1 ? 'create' : write.deleted ? 'delete' : 'update',
+      time,
+    });
+    return { write, stored, securityLabels: chainLabelsOf(stored), provenance };
   }
 
   /**
@@ -1154,6 +1167,7 @@ export class RecordsService {
         // The version is the anchored head's next: one stored under that number was never
         // anchored (a crash or refusal left it), so it is set aside, not in the way (0062).
         replaceUnanchored: true,
+        provenance: prepared.provenance as unknown as Parameters<RecordVault['put']>[0]['resource'],
       });
       return put.contentHash;
     } catch (error) {
@@ -1185,20 +1199,9 @@ export class RecordsService {
     };
   }
 
-  /** Once a version's anchor committed: its signed Provenance, and the audit event of a create. */
-  async #afterAnchored(
-    context: RecordsRequestContext,
-    prepared: PreparedVersion,
-    time: number,
-  ): Promise<void> {
-    const { write, stored, securityLabels } = prepared;
-    await this.#storeProvenance(context, {
-      target: stored,
-      patientId: write.patientId,
-      activity: write.version === 1 ? 'create' : write.deleted ? 'delete' : 'update',
-      time,
-      securityLabels,
-    });
+  /** Once a version's anchor committed: the audit event of a create. */
+  #auditAnchoredWrite(context: RecordsRequestContext, prepared: PreparedVersion): void {
+    const { write } = prepared;
     if (write.action === null) return;
     this.#auditEvent({
       token: context.token,
@@ -1218,23 +1221,18 @@ export class RecordsService {
 
   /**
    * The signed Provenance of a write (CONVENTIONS.md "Provenance on every write"): a detached JWS
-   * (EdDSA, the custodian node's key) over the RFC 8785 canonical version, kept in the vault
-   * beside the version as `<record id>-v<version>`. Its content is covered by the version's
-   * anchor; the signature lets anyone holding the node key check who vouched for it.
+   * (EdDSA, the custodian node's key) over the RFC 8785 canonical version, kept in the vault in
+   * the version's own row and read as `Provenance/<record id>-v<version>`. Its content is covered
+   * by the version's anchor; the signature lets anyone holding the node key check who vouched
+   * for it.
    */
-  async #storeProvenance(
+  #provenanceOf(
     context: RecordsRequestContext,
-    write: {
-      target: Resource;
-      patientId: Uint8Array;
-      activity: 'create' | 'update' | 'delete';
-      time: number;
-      securityLabels: string[];
-    },
-  ): Promise<void> {
+    write: { target: Resource; activity: 'create' | 'update' | 'delete'; time: number },
+  ): Provenance {
     const header = { alg: 'EdDSA', kid: toHex(this.#node.nodeKey) };
     const { signingInput } = provenanceSigningInput({ target: write.target, header });
-    const provenance = provenanceForWrite({
+    return provenanceForWrite({
       target: write.target,
       activity: write.activity,
       recordedMs: write.time,
@@ -1245,16 +1243,6 @@ export class RecordsService {
       custodian: this.#orgId,
       header,
       signature: ed25519Sign({ message: signingInput, keyPair: this.#keyPair }),
-    });
-    await this.#vault.put({
-      recordId: provenance.id!,
-      version: 1,
-      resourceType: 'Provenance',
-      patientId: toHex(write.patientId),
-      resource: provenance as unknown as Parameters<RecordVault['put']>[0]['resource'],
-      lastUpdatedMs: write.time,
-      securityLabels: write.securityLabels,
-      deleted: false,
     });
   }
 
@@ -1278,6 +1266,21 @@ export class RecordsService {
       );
     }
     await this.#authoriseRecord(context, head, 'read', version);
+    const recordId = toHex(head.recordId);
+    const contentHash = this.#anchoredHashOf(head, version);
+    let provenance: Awaited<ReturnType<RecordVault['getProvenance']>>;
+    try {
+      provenance = await this.#vault.getProvenance({
+        recordId,
+        version,
+        ...(contentHash === null ? {} : { contentHash }),
+      });
+    } catch (error) {
+      if (error instanceof VaultError) throw this.#vaultFailure(error, 'Provenance', id);
+      throw error;
+    }
+    if (provenance !== null) return provenance as unknown as Resource;
+    // Written before decision 0080: the Provenance is a vault record of its own.
     return this.#readLocal('Provenance', id, 1, null);
   }
 
@@ -2294,7 +2297,7 @@ export class RecordsService {
       );
     }
     const time = this.#now();
-    const prepared = writes.map((write) => this.#prepareVersion(write, time));
+    const prepared = writes.map((write) => this.#prepareVersion(context, write, time));
     // The batch must fit one chain transaction; checked before the vault is touched (the largest
     // nonce and a blank signature give the transaction's largest size).
     const size = encodeTransaction({
@@ -2355,8 +2358,7 @@ export class RecordsService {
         { status: 422, ...(label === null ? {} : { expression: [label] }) },
       );
     }
-    // Together, so that one vault commit holds the Provenances too.
-    await Promise.all(prepared.map((item) => this.#afterAnchored(context, item, time)));
+    for (const item of prepared) this.#auditAnchoredWrite(context, item);
     return prepared.map(({ stored }) => stored);
   }
 

@@ -3,17 +3,25 @@
 // custodian is killed (kill -9) while an update waits for an anchor that cannot commit (the other
 // three are stopped), and after the restart reads, search, history, update and delete all follow
 // the chain; and two updates racing from one head give one 200 and one 409, the winner read back
-// even though the loser's put came after it in the vault.
+// even though the loser's put came after it in the vault, its Provenance too; and a Provenance
+// an older node kept as a vault record of its own is still read.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import type { Bundle, Observation } from '@medplum/fhirtypes';
+import type { Bundle, Observation, Provenance } from '@medplum/fhirtypes';
 import Database from 'better-sqlite3';
 
 import { toHex } from '../../src/base/index.ts';
 import { type DemoUser, fhirRequest, issueDemoToken } from '../../src/cli/index.ts';
-import { generateEd25519KeyPair } from '../../src/keys/index.ts';
+import { ed25519Verify } from '../../src/crypto/index.ts';
+import { provenanceSignatureOf } from '../../src/fhir/index.ts';
+import { generateEd25519KeyPair, loadEd25519KeyFile } from '../../src/keys/index.ts';
+import {
+  type FhirResourceJson,
+  loadVaultKekFile,
+  openSqliteRecordVault,
+} from '../../src/vault/index.ts';
 import { type TestNetwork, sleep } from '../net/harness.ts';
 import { startNetworkWithStaff } from './network-with-staff.ts';
 
@@ -174,7 +182,61 @@ test('two updates racing from one head: one 200, one 409, and the winner is what
   assert.equal(read.body.valueString, winner);
   const vread = await request('GET', `Observation/${id}/_history/2`);
   assert.equal(vread.body.valueString, winner);
+  // The version's Provenance is the winner's too: it sits in the winner's vault row, found by
+  // the anchored hash (decision 0080), and its signature covers the winner's content.
+  const provenance = await request<Provenance>('GET', `Provenance/${id}-v2`);
+  assert.equal(provenance.status, 200, JSON.stringify(provenance.body));
+  const nodeKey = await loadEd25519KeyFile(network.nodes[custodian]!.keyFile);
+  const signed = provenanceSignatureOf(provenance.body, vread.body);
+  assert.ok(
+    ed25519Verify({
+      publicKey: nodeKey.publicKey,
+      message: signed.signingInput,
+      signature: signed.signature,
+    }),
+    'the Provenance of version 2 is signed over the winner',
+  );
   const next = await request('PUT', `Observation/${id}`, observation('after the race', id));
   assert.equal(next.status, 200, JSON.stringify(next.body));
   assert.equal(next.body.meta?.versionId, '3');
+});
+
+test('a Provenance stored before decision 0080 (a vault record of its own) is still read', async () => {
+  const created = await request('POST', 'Observation', observation('older node'));
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const id = created.body.id!;
+  const fresh = await request<Provenance>('GET', `Provenance/${id}-v1`);
+  assert.equal(fresh.status, 200, JSON.stringify(fresh.body));
+
+  // Rewrite the custodian's vault as an older node left it: the Provenance as the record
+  // `<id>-v1`, and none in the version's row.
+  await network.processes[custodian]!.stop();
+  const dataDir = network.nodes[custodian]!.dataDir;
+  const file = join(dataDir, 'vault.sqlite');
+  const kek = await loadVaultKekFile(join(dataDir, 'vault-kek.json'));
+  const vault = await openSqliteRecordVault({ file, kek });
+  try {
+    await vault.put({
+      recordId: `${id}-v1`,
+      version: 1,
+      resourceType: 'Provenance',
+      patientId,
+      resource: fresh.body as unknown as FhirResourceJson,
+      lastUpdatedMs: Date.parse(fresh.body.recorded!),
+      securityLabels: [],
+    });
+  } finally {
+    await vault.close();
+  }
+  const db = new Database(file);
+  try {
+    db.prepare('UPDATE vault_versions SET provenance = NULL WHERE record_id = ?').run(id);
+  } finally {
+    db.close();
+  }
+  await network.processes[custodian]!.start();
+
+  const older = await request<Provenance>('GET', `Provenance/${id}-v1`);
+  assert.equal(older.status, 200, JSON.stringify(older.body));
+  assert.deepEqual(older.body, fresh.body);
 });
