@@ -222,7 +222,7 @@ test('a Provenance stored before decision 0080 (a vault record of its own) is st
       resourceType: 'Provenance',
       patientId,
       resource: fresh.body as unknown as FhirResourceJson,
-      lastUpdatedMs: Date.parse(fresh.body.recorded!),
+      lastUpdatedMs: Date.parse(fresh.body.recorded),
       securityLabels: [],
     });
   } finally {
