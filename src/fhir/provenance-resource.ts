@@ -151,18 +151,33 @@ export function provenanceSigningInput(options: {
   return { protectedHeader, signingInput: utf8(`${protectedHeader}.${payload}`) };
 }
 
+/**
+ * The last protected header encoded and its encoding: a node signs every Provenance under one
+ * header (its algorithm and key id), and each write encodes it twice.
+ */
+let lastProtectedHeader: { alg: string; kid: unknown; encoded: string } | null = null;
+
 /** BASE64URL of the canonical JWS protected header (RFC 7515 §7.1), checked. */
 function protectedHeaderOf(header: ProvenanceJwsHeader): string {
+  if (
+    lastProtectedHeader !== null &&
+    lastProtectedHeader.alg === header.alg &&
+    lastProtectedHeader.kid === header.kid
+  ) {
+    return lastProtectedHeader.encoded;
+  }
   if (typeof header.alg !== 'string' || !/^[A-Za-z0-9+-]{1,32}$/.test(header.alg)) {
     throw invalid('header.alg', `expected a JWS algorithm, found ${JSON.stringify(header.alg)}`);
   }
   if (header.alg === 'none') throw invalid('header.alg', 'an unsigned JWS is not a signature');
-  return base64Url(
+  const encoded = base64Url(
     canonicalBytes(
       header.kid === undefined ? { alg: header.alg } : { alg: header.alg, kid: header.kid },
       'header',
     ),
   );
+  lastProtectedHeader = { alg: header.alg, kid: header.kid, encoded };
+  return encoded;
 }
 
 /** A write to record with its signature. */

@@ -157,7 +157,7 @@ function provenanceAad(binding: RecordBinding): Uint8Array {
 }
 
 /**
- * Seals a version's Provenance (canonical JSON) under the version's data key, with its own random
+ * Seals a version's Provenance (its JSON) under the version's data key, with its own random
  * nonce: `nonce ‖ ciphertext ‖ tag`, in one column beside the record's ciphertext (decision 0080).
  */
 export function sealProvenance(options: {

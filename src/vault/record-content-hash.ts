@@ -136,6 +136,32 @@ export function canonicalResourceBytes(resource: unknown): Uint8Array {
 }
 
 /**
+ * The JSON of a FHIR resource as UTF-8 bytes, checked as `canonicalResourceBytes` checks it but
+ * in `JSON.stringify`'s member order: for what the vault stores but never hashes (a version's
+ * Provenance), at less than half the cost of canonicalising (about 3 against 7 µs for a
+ * Provenance, a micro-benchmark of decision 0080).
+ */
+export function jsonResourceBytes(resource: unknown): Uint8Array {
+  if (typeof resource !== 'object' || resource === null || Array.isArray(resource)) {
+    throw invalid(
+      'resource',
+      `expected a FHIR resource (a JSON object), found ${describeValue(resource)}`,
+    );
+  }
+  checkJsonTree(resource);
+  const bytes = utf8(JSON.stringify(resource));
+  if (bytes.length > vaultLimits.resourceBytesMax) {
+    throw new VaultError(
+      VaultErrorCode.tooLarge,
+      `resource: JSON is ${bytes.length} bytes, over vaultLimits.resourceBytesMax ` +
+        `${vaultLimits.resourceBytesMax}`,
+      { argument: 'resource', bytes: bytes.length },
+    );
+  }
+  return bytes;
+}
+
+/**
  * The salted content hash of a record version:
  * `hashTagged('medledger/record-content/v1', salt, canonical)` (DESIGN.md; see the file header).
  * `salt` must be 32 bytes; `canonical` is the output of `canonicalResourceBytes`.

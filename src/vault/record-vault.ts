@@ -23,6 +23,7 @@ import {
 } from './record-cipher.ts';
 import {
   canonicalResourceBytes,
+  jsonResourceBytes,
   recordContentHash,
   recordSaltBytes,
   type FhirResourceJson,
@@ -343,7 +344,7 @@ function integrity(recordId: string, version: number, problem: string): VaultErr
   );
 }
 
-/** The canonical bytes of a `put`'s Provenance, refused unless it is a Provenance resource. */
+/** The JSON bytes of a `put`'s Provenance, refused unless it is a Provenance resource. */
 function provenanceBytes(provenance: unknown): Uint8Array {
   if (
     typeof provenance !== 'object' ||
@@ -356,7 +357,7 @@ function provenanceBytes(provenance: unknown): Uint8Array {
     );
   }
   try {
-    return canonicalResourceBytes(provenance);
+    return jsonResourceBytes(provenance);
   } catch (error) {
     if (error instanceof VaultError) throw invalid('provenance', error.message);
     throw error;
