@@ -1,6 +1,8 @@
 // Shared fixtures of the vault tests: sample FHIR R4 resources and a KEK from fixed bytes.
 import { fromHex } from '../../src/base/index.ts';
-import type { FhirResourceJson, PutRecordInput } from '../../src/vault/index.ts';
+import assert from 'node:assert/strict';
+
+import type { FhirResourceJson, PutRecordInput, RecordVault } from '../../src/vault/index.ts';
 
 /** A KEK's key bytes, fixed so that tests can check wrapping with `node:crypto`. */
 export const kekBytesA = fromHex(
@@ -111,4 +113,20 @@ export function putInput(
     securityLabels: overrides.securityLabels ?? ['N'],
     ...(overrides.deleted === undefined ? {} : { deleted: overrides.deleted }),
   };
+}
+
+/**
+ * The checks of a vault just upgraded from format 1 or 2, `recordId` holding versions 1 and 2
+ * from before: they read, have no Provenance, and a version put now keeps one. Closes the vault.
+ */
+export async function checkUpgradedVault(vault: RecordVault, recordId: string): Promise<void> {
+  const provenance = { resourceType: 'Provenance', target: [{ reference: 'x' }] };
+  try {
+    assert.equal((await vault.get({ recordId })).meta.version, 2);
+    assert.equal(await vault.getProvenance({ recordId, version: 2 }), null);
+    await vault.put({ ...putInput({ recordId, version: 2 }), replaceUnanchored: true, provenance });
+    assert.deepEqual(await vault.getProvenance({ recordId, version: 2 }), provenance);
+  } finally {
+    await vault.close();
+  }
 }

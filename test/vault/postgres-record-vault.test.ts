@@ -11,7 +11,7 @@ import {
   openPostgresRecordVault,
   vaultKekFromBytes,
 } from '../../src/vault/index.ts';
-import { freshId, kekBytesA, putInput } from './fixtures.ts';
+import { checkUpgradedVault, freshId, kekBytesA, putInput } from './fixtures.ts';
 import { startPostgresServer, type PostgresServer } from './postgres-server.ts';
 import { defineRecordVaultCases, type VaultBackend } from './record-vault-cases.ts';
 
@@ -124,7 +124,7 @@ for (const format of [1, 2] as const) {
   test(`postgres: a format ${format} vault is upgraded when opened; its versions read, new ones keep a Provenance`, async () => {
     const schema = `format_${format === 1 ? 'one' : 'two'}`;
     const recordId = freshId('rec');
-    let vault = await openPostgresRecordVault({ connection: connection(), kek: kekA, schema });
+    const vault = await openPostgresRecordVault({ connection: connection(), kek: kekA, schema });
     await vault.put(putInput({ recordId }));
     await vault.put(putInput({ recordId, version: 2 }));
     await vault.close();
@@ -135,20 +135,10 @@ for (const format of [1, 2] as const) {
     await query(`UPDATE ${schema}.vault_info SET value = $1 WHERE name = 'format'`, [
       String(format),
     ]);
-    vault = await openPostgresRecordVault({ connection: connection(), kek: kekA, schema });
-    const provenance = { resourceType: 'Provenance', target: [{ reference: 'x' }] };
-    try {
-      assert.equal((await vault.get({ recordId })).meta.version, 2);
-      assert.equal(await vault.getProvenance({ recordId, version: 2 }), null);
-      await vault.put({
-        ...putInput({ recordId, version: 2 }),
-        replaceUnanchored: true,
-        provenance,
-      });
-      assert.deepEqual(await vault.getProvenance({ recordId, version: 2 }), provenance);
-    } finally {
-      await vault.close();
-    }
+    await checkUpgradedVault(
+      await openPostgresRecordVault({ connection: connection(), kek: kekA, schema }),
+      recordId,
+    );
     const stored = await query(`SELECT value FROM ${schema}.vault_info WHERE name = 'format'`);
     assert.equal((stored.rows[0] as { value: string }).value, '3');
     const superseded = await query(`SELECT count(*)::int AS n FROM ${schema}.vault_superseded`);

@@ -15,7 +15,7 @@ import {
   openSqliteRecordVault,
   vaultKekFromBytes,
 } from '../../src/vault/index.ts';
-import { freshId, kekBytesA, kekBytesB, putInput } from './fixtures.ts';
+import { checkUpgradedVault, freshId, kekBytesA, kekBytesB, putInput } from './fixtures.ts';
 import { defineRecordVaultCases, type VaultBackend } from './record-vault-cases.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'medledger-vault-'));
@@ -103,25 +103,12 @@ for (const format of [1, 2] as const) {
   test(`sqlite: a format ${format} vault is upgraded when opened; its versions read, new ones keep a Provenance`, async () => {
     const file = join(root, `format-${format}.sqlite`);
     const recordId = freshId('rec');
-    let vault = await openSqliteRecordVault({ file, kek: kekA });
+    const vault = await openSqliteRecordVault({ file, kek: kekA });
     await vault.put(putInput({ recordId }));
     await vault.put(putInput({ recordId, version: 2 }));
     await vault.close();
     downgrade(file, format);
-    vault = await openSqliteRecordVault({ file, kek: kekA });
-    const provenance = { resourceType: 'Provenance', target: [{ reference: 'x' }] };
-    try {
-      assert.equal((await vault.get({ recordId })).meta.version, 2);
-      assert.equal(await vault.getProvenance({ recordId, version: 2 }), null);
-      await vault.put({
-        ...putInput({ recordId, version: 2 }),
-        replaceUnanchored: true,
-        provenance,
-      });
-      assert.deepEqual(await vault.getProvenance({ recordId, version: 2 }), provenance);
-    } finally {
-      await vault.close();
-    }
+    await checkUpgradedVault(await openSqliteRecordVault({ file, kek: kekA }), recordId);
     withDatabase(file, (db) => {
       assert.equal(db.pragma('user_version', { simple: true }), 3);
       const rows = db.prepare('SELECT count(*) AS n FROM vault_superseded').get() as { n: number };
