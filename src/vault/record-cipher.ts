@@ -162,12 +162,12 @@ function provenanceAad(binding: RecordBinding): Uint8Array {
  */
 export function sealProvenance(options: {
   dataKey: Uint8Array;
-  canonical: Uint8Array;
+  json: Uint8Array;
   binding: RecordBinding;
 }): Uint8Array {
   const sealed = seal({
     key: options.dataKey,
-    plaintext: options.canonical,
+    plaintext: options.json,
     aad: provenanceAad(options.binding),
   });
   const out = new Uint8Array(gcmNonceBytes + sealed.ciphertext.length + gcmTagBytes);

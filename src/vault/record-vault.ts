@@ -440,7 +440,7 @@ export function createRecordVault(options: { storage: VaultStorage; kek: VaultKe
         `expected ${resourceType} (the resourceType argument), found ${describe(input.resource.resourceType)}`,
       );
     }
-    const provenanceCanonical =
+    const provenanceJson =
       input.provenance === undefined ? null : provenanceBytes(input.provenance);
     const binding: RecordBinding = {
       recordId,
@@ -455,9 +455,7 @@ export function createRecordVault(options: { storage: VaultStorage; kek: VaultKe
     const contentHash = recordContentHash({ salt, canonical });
     const { dataKey, nonce, ciphertext, tag } = encryptRecord({ canonical, binding });
     const provenance =
-      provenanceCanonical === null
-        ? null
-        : sealProvenance({ dataKey, canonical: provenanceCanonical, binding });
+      provenanceJson === null ? null : sealProvenance({ dataKey, json: provenanceJson, binding });
     // The write queue orders the row among the vault's writes (under the KEK in force when its
     // turn comes); its durability is awaited outside the queue, so that the puts of one
     // event-loop turn reach a group-committing storage together and share its commit.
@@ -598,21 +596,21 @@ export function createRecordVault(options: { storage: VaultStorage; kek: VaultKe
     contentHash?: Uint8Array;
   }): Promise<FhirResourceJson | null> {
     const { row, dataKey } = await readRow(options, true);
-    let canonical: Uint8Array | null;
+    let json: Uint8Array | null;
     try {
       if (row.provenance === null) return null;
-      canonical = openProvenance({ dataKey, sealed: row.provenance, binding: row });
+      json = openProvenance({ dataKey, sealed: row.provenance, binding: row });
     } finally {
       dataKey.fill(0);
     }
-    if (canonical === null) {
+    if (json === null) {
       throw integrity(
         row.recordId,
         row.version,
         "its Provenance does not decrypt (its bytes or the version's metadata changed)",
       );
     }
-    return JSON.parse(fromUtf8(canonical)) as FhirResourceJson;
+    return JSON.parse(fromUtf8(json)) as FhirResourceJson;
   }
 
   async function history(recordId: string): Promise<readonly RecordVersionMeta[]> {
