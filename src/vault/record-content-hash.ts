@@ -90,14 +90,8 @@ function checkJsonTree(resource: unknown): void {
   }
 }
 
-/**
- * The RFC 8785 canonical JSON of a FHIR resource, as UTF-8 bytes: members sorted by UTF-16 code
- * units (§3.2.3), numbers in ECMAScript shortest form (§3.2.2.3), strings with minimal escaping
- * (§3.2.2.2), no whitespace. Throws `VaultError` `invalid-argument` for anything that is not a
- * JSON object with a string `resourceType` (or holds a lone surrogate, a non-finite number, a
- * non-plain object), and `too-large` past `vaultLimits.resourceBytesMax` or `resourceDepthMax`.
- */
-export function canonicalResourceBytes(resource: unknown): Uint8Array {
+/** Checks that `resource` is a JSON object with a string `resourceType`, a JSON value tree. */
+function checkResource(resource: unknown): void {
   if (typeof resource !== 'object' || resource === null || Array.isArray(resource)) {
     throw invalid(
       'resource',
@@ -112,6 +106,31 @@ export function canonicalResourceBytes(resource: unknown): Uint8Array {
     );
   }
   checkJsonTree(resource);
+}
+
+/** `text` (the resource as `form`) in UTF-8, refused past `vaultLimits.resourceBytesMax`. */
+function boundedResourceBytes(text: string, form: string): Uint8Array {
+  const bytes = utf8(text);
+  if (bytes.length > vaultLimits.resourceBytesMax) {
+    throw new VaultError(
+      VaultErrorCode.tooLarge,
+      `resource: ${form} is ${bytes.length} bytes, over vaultLimits.resourceBytesMax ` +
+        `${vaultLimits.resourceBytesMax}`,
+      { argument: 'resource', bytes: bytes.length },
+    );
+  }
+  return bytes;
+}
+
+/**
+ * The RFC 8785 canonical JSON of a FHIR resource, as UTF-8 bytes: members sorted by UTF-16 code
+ * units (§3.2.3), numbers in ECMAScript shortest form (§3.2.2.3), strings with minimal escaping
+ * (§3.2.2.2), no whitespace. Throws `VaultError` `invalid-argument` for anything that is not a
+ * JSON object with a string `resourceType` (or holds a lone surrogate, a non-finite number, a
+ * non-plain object), and `too-large` past `vaultLimits.resourceBytesMax` or `resourceDepthMax`.
+ */
+export function canonicalResourceBytes(resource: unknown): Uint8Array {
+  checkResource(resource);
   let text: string | undefined;
   try {
     text = canonicalize(resource);
@@ -123,16 +142,7 @@ export function canonicalResourceBytes(resource: unknown): Uint8Array {
     );
   }
   if (text === undefined) throw invalid('resource', 'has no JSON representation');
-  const bytes = utf8(text);
-  if (bytes.length > vaultLimits.resourceBytesMax) {
-    throw new VaultError(
-      VaultErrorCode.tooLarge,
-      `resource: canonical JSON is ${bytes.length} bytes, over vaultLimits.resourceBytesMax ` +
-        `${vaultLimits.resourceBytesMax}`,
-      { argument: 'resource', bytes: bytes.length },
-    );
-  }
-  return bytes;
+  return boundedResourceBytes(text, 'canonical JSON');
 }
 
 /**
@@ -142,23 +152,8 @@ export function canonicalResourceBytes(resource: unknown): Uint8Array {
  * Provenance, a micro-benchmark of decision 0080).
  */
 export function jsonResourceBytes(resource: unknown): Uint8Array {
-  if (typeof resource !== 'object' || resource === null || Array.isArray(resource)) {
-    throw invalid(
-      'resource',
-      `expected a FHIR resource (a JSON object), found ${describeValue(resource)}`,
-    );
-  }
-  checkJsonTree(resource);
-  const bytes = utf8(JSON.stringify(resource));
-  if (bytes.length > vaultLimits.resourceBytesMax) {
-    throw new VaultError(
-      VaultErrorCode.tooLarge,
-      `resource: JSON is ${bytes.length} bytes, over vaultLimits.resourceBytesMax ` +
-        `${vaultLimits.resourceBytesMax}`,
-      { argument: 'resource', bytes: bytes.length },
-    );
-  }
-  return bytes;
+  checkResource(resource);
+  return boundedResourceBytes(JSON.stringify(resource), 'JSON');
 }
 
 /**
