@@ -253,7 +253,10 @@ function propertyPlanOf(typeName: string): ReadonlyMap<string, PropertyPlan> {
   if (known !== undefined) return known;
   const plan = new Map<string, PropertyPlan>();
   const schema = tryGetDataType(typeName);
-  for (const [elementKey, element] of Object.entries(schema?.elements ?? {})) {
+  // An unknown type (a contained resource's made-up resourceType) has no plan, and is not kept:
+  // the plans stay bounded by the types the definitions know.
+  if (schema === undefined) return plan;
+  for (const [elementKey, element] of Object.entries(schema.elements)) {
     const required = element.binding;
     const codes =
       required?.strength === 'required' && required.valueSet !== undefined
